@@ -1,0 +1,69 @@
+"""One place that decides what goes where: results on stdout, everything else on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from rich.console import Console
+
+
+@dataclass
+class Printer:
+    quiet: int = 0          # -q hides all but the result, -qq prints nothing
+    verbose: int = 0
+    progress: bool = True   # --no-progress / HRM_NO_PROGRESS
+    color: str = "auto"     # auto | always | never
+
+    def __post_init__(self) -> None:
+        force = {"always": True, "never": False}.get(self.color)
+        no_color = self.color == "never" or (self.color == "auto" and "NO_COLOR" in os.environ)
+        self.out = Console(force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, force_terminal=force, no_color=no_color, highlight=False)
+        if os.environ.get("HRM_NO_PROGRESS"):
+            self.progress = False
+
+    @property
+    def show_progress(self) -> bool:
+        return self.progress and self.quiet == 0 and self.verbose == 0 and self.err.is_terminal
+
+    def result(self, renderable: object = "", **kwargs: object) -> None:
+        if self.quiet < 2:
+            self.out.print(renderable, **kwargs)
+
+    def json_line(self, text: str) -> None:
+        """Machine output: written raw so no styling or wrapping can corrupt it."""
+        if self.quiet < 2:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+
+    def info(self, renderable: object, **kwargs: object) -> None:
+        if self.quiet == 0:
+            self.err.print(renderable, **kwargs)
+
+    def debug(self, renderable: object) -> None:
+        if self.verbose > 0:
+            self.err.print(renderable, style="dim")
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        from rich.markup import escape
+
+        text = f"[bold red]error:[/] {escape(message)}" + (f" [dim]({escape(hint)})[/]" if hint else "")
+        self.err.print(text,
+                       markup=True, highlight=False, soft_wrap=True)
+
+
+_printer: Printer | None = None
+
+
+def get_printer() -> Printer:
+    global _printer
+    if _printer is None:
+        _printer = Printer()
+    return _printer
+
+
+def set_printer(printer: Printer) -> None:
+    global _printer
+    _printer = printer
