@@ -1,0 +1,133 @@
+"""Model configuration: one dataclass that serialises to JSON and travels inside every weights file.
+
+Presets follow ../shared/reference/hrm.md (HRM, section 1-2) and peers.md (TRM, section 1.2-1.3).
+`hrm-*` presets are the paper's architecture; `trm-*` the Tiny Recursive Model variant; `*-tiny`
+shrink hidden size and depth for tests and CPU demos.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from hrm.errors import HRMError
+
+# (vocab_size, seq_len) per task, from the reference token layouts (hrm.md section 3).
+TASK_SHAPES: dict[str, tuple[int, int]] = {"sudoku": (11, 81), "maze": (6, 900), "arc": (12, 900)}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "hrm"                   # "hrm": two modules, one-step gradient; "trm": one net, full recursion
+    task: str = "sudoku"
+    vocab_size: int = 11
+    seq_len: int = 81
+    num_puzzle_identifiers: int = 1     # ARC: one per augmented puzzle; Sudoku/Maze: one shared prefix
+    puzzle_emb_ndim: int = 512          # 0 disables the puzzle embedding
+    puzzle_emb_len: int = 0             # prefix tokens; 0 = ceil(puzzle_emb_ndim / hidden_size) (HRM); TRM uses 16
+    hidden_size: int = 512
+    num_heads: int = 8
+    expansion: float = 4.0
+    H_layers: int = 4                   # ignored by TRM (one shared net of L_layers)
+    L_layers: int = 4
+    H_cycles: int = 2                   # HRM: N high-level cycles; TRM: T recursions
+    L_cycles: int = 2                   # HRM: T low-level steps per cycle; TRM: n latent updates
+    halt_max_steps: int = 16            # deep-supervision segments (Mmax)
+    halt_exploration_prob: float = 0.1
+    pos_encodings: str = "rope"         # rope | learned | none
+    mixer: str = "attention"            # attention | mlp (TRM's MLP token mixer over the sequence axis)
+    rms_norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+    forward_dtype: str = "bfloat16"     # used on CUDA; CPU always computes in float32
+    loss_type: str = "stablemax"        # stablemax | softmax
+    act_continue: bool = True           # HRM's Q-continue head and bootstrapped target; TRM drops it
+    attention_backend: str = "auto"     # auto | sdpa | flash
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.arch in ("hrm", "trm"), "arch must be 'hrm' or 'trm'"),
+            (self.hidden_size % self.num_heads == 0, "hidden_size must be divisible by num_heads"),
+            (self.pos_encodings in ("rope", "learned", "none"), "pos_encodings must be rope, learned or none"),
+            (self.mixer in ("attention", "mlp"), "mixer must be attention or mlp"),
+            (self.loss_type in ("stablemax", "softmax"), "loss_type must be stablemax or softmax"),
+            (self.attention_backend in ("auto", "sdpa", "flash"), "attention_backend must be auto, sdpa or flash"),
+            (self.halt_max_steps >= 1, "halt_max_steps must be at least 1"),
+            (self.H_cycles >= 1 and self.L_cycles >= 1, "H_cycles and L_cycles must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise HRMError(f"invalid model config: {message}")
+
+    @property
+    def prefix_len(self) -> int:
+        """Number of puzzle-embedding tokens prepended to the sequence."""
+        if self.puzzle_emb_ndim == 0:
+            return 0
+        return self.puzzle_emb_len or math.ceil(self.puzzle_emb_ndim / self.hidden_size)
+
+    @property
+    def full_seq_len(self) -> int:
+        return self.seq_len + self.prefix_len
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_heads
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        return cls.from_dict(json.loads(text))
+
+    def with_overrides(self, **overrides: Any) -> ModelConfig:
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise HRMError(f"unknown model option(s): {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}")
+        return replace(self, **overrides)
+
+
+def _for_task(config: ModelConfig, task: str) -> ModelConfig:
+    vocab_size, seq_len = TASK_SHAPES[task]
+    return replace(config, task=task, vocab_size=vocab_size, seq_len=seq_len)
+
+
+_HRM = ModelConfig()
+_TRM_ATT = ModelConfig(arch="trm", H_layers=0, L_layers=2, H_cycles=3, L_cycles=4, puzzle_emb_len=16,
+                       act_continue=False)
+_TINY = dict(hidden_size=64, num_heads=4, expansion=2.0, puzzle_emb_ndim=64)
+
+
+def _build_presets() -> dict[str, ModelConfig]:
+    presets: dict[str, ModelConfig] = {}
+    for task in TASK_SHAPES:
+        presets[f"hrm-{task}"] = _for_task(_HRM, task)
+        presets[f"trm-{task}"] = _for_task(_TRM_ATT, task)
+    # TRM's Sudoku recipe: MLP token mixer, no positions, n=6, T=3 (peers.md 1.3).
+    presets["trm-sudoku"] = replace(presets["trm-sudoku"], mixer="mlp", pos_encodings="none", L_cycles=6)
+    presets["trm-sudoku-att"] = replace(presets["trm-sudoku"], mixer="attention", pos_encodings="rope")
+    for name in list(presets):
+        tiny = dict(_TINY)
+        if presets[name].arch == "hrm":
+            tiny.update(H_layers=1, L_layers=1)
+        else:
+            tiny.update(L_layers=1, puzzle_emb_len=1)
+        presets[f"{name}-tiny"] = replace(presets[name], **tiny)
+    return presets
+
+
+PRESETS: dict[str, ModelConfig] = _build_presets()
+
+
+def get_preset(name: str) -> ModelConfig:
+    if name not in PRESETS:
+        raise HRMError(f"unknown model preset '{name}'", hint=f"choose one of: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]
