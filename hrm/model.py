@@ -76,7 +76,8 @@ class HRM(nn.Module):
                                           c.full_seq_len, c.attention_backend) for _ in range(num_layers)])
 
         self.L_level = module(c.L_layers)
-        self.H_level = module(c.H_layers) if c.arch == "hrm" else self.L_level  # TRM: one shared net
+        if c.arch == "hrm":  # TRM has no H_level: its single net (L_level) does both updates
+            self.H_level = module(c.H_layers)
 
         self.lm_head = CastedLinear(c.hidden_size, c.vocab_size)
         self.q_head = CastedLinear(c.hidden_size, 2 if c.act_continue else 1, bias=True)
@@ -89,7 +90,7 @@ class HRM(nn.Module):
     # ----------------------------------------------------------------------------------------------
     def num_parameters(self) -> int:
         """Trainable parameters (the puzzle table is a buffer and not counted, as in the reference)."""
-        return sum(p.numel() for p in {id(p): p for p in self.parameters()}.values() if p.requires_grad)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     @property
     def device(self) -> torch.device:

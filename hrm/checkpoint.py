@@ -1,0 +1,99 @@
+"""Weights files: safetensors only, with the model config and a card in the metadata.
+
+Metadata keys (flat strings): format_version, hrm_config (ModelConfig JSON), task, dataset_hash,
+train_step, card (JSON: description, accuracy figures, training recipe). Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from hrm.config import ModelConfig
+from hrm.errors import WeightsError
+from hrm.model import HRM
+
+FORMAT_VERSION = "1"
+
+
+def atomic_write(path: Path, write) -> None:  # noqa: ANN001 - write(tmp_path) callable
+    """Call write(tmp) then rename tmp over path, so a crash never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def model_state(model: HRM, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """Parameters and persistent buffers, unwrapped from torch.compile, contiguous, in `dtype`."""
+    model = getattr(model, "_orig_mod", model)
+    state = model.state_dict()
+    return {k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu() for k, v in state.items()}
+
+
+def save_model(path: str | Path, model: HRM, meta: dict[str, str] | None = None,
+               dtype: torch.dtype = torch.float32) -> None:
+    model = getattr(model, "_orig_mod", model)
+    metadata = {"format_version": FORMAT_VERSION, "hrm_config": model.config.to_json(),
+                "task": model.config.task, "dtype": str(dtype).removeprefix("torch.")}
+    metadata.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (meta or {}).items()})
+    tensors = model_state(model, dtype)
+    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path} is not a readable safetensors weights file ({exc})",
+                           hint="the file may be truncated or corrupted") from None
+    if "hrm_config" not in metadata:
+        raise WeightsError(f"{path} has no hrm model config in its metadata", hint="was it written by hrm?")
+    return metadata
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[HRM, dict[str, str]]:
+    """Rebuild the model from the config in the file and load its tensors (cast to fp32 masters)."""
+    metadata = read_metadata(path)
+    try:
+        config = ModelConfig.from_json(metadata["hrm_config"])
+    except (ValueError, TypeError) as exc:
+        raise WeightsError(f"{path}: the stored model config is invalid ({exc})") from None
+    model = HRM(config)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: could not read tensors ({exc})", hint="the file may be truncated") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    mismatched = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
+    if missing or unexpected or mismatched:
+        detail = (missing and f"missing {missing[:3]}") or (unexpected and f"unexpected {unexpected[:3]}") \
+            or f"shape mismatch in {mismatched[:3]}"
+        raise WeightsError(f"{path}: tensors do not match the stored config ({detail})")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
+    return model.to(device).eval(), metadata
+
+
+def card(metadata: dict[str, str]) -> dict:
+    """The model card stored in the metadata (empty if none)."""
+    try:
+        return json.loads(metadata.get("card", "{}"))
+    except ValueError:
+        return {}
