@@ -1,0 +1,269 @@
+"""ARC-AGI: task JSON parsing, 30x30 canvas encoding with EOS borders, cropping, augmentation names.
+
+Input: a task `{"train": [{"input": G, "output": G}, ...], "test": [{"input": G, "output"?: G}, ...]}`,
+a Kaggle-style file mapping task ids to such tasks, or a bare grid (one test input, no demonstrations).
+One Puzzle per test input: grid = test input, solution = test output when known, extra = demos, task_id,
+test_index. Tokens on a 30x30 canvas: PAD 0, EOS 1, colour c -> c + 2 (vocab 12, 900 tokens); the row
+below the grid and the column right of it are EOS where they fit, so the model predicts the size.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hrm.errors import DataError, PuzzleParseError
+from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.grid import (
+    apply_mapping,
+    cell_list,
+    dihedral,
+    inverse_dihedral,
+    invert_permutation,
+    is_value_permutation,
+    random_value_permutation,
+)
+
+CANVAS = 30
+PAD, EOS, COLOUR_OFFSET = 0, 1, 2
+COLOURS = 10
+_VARIANT = re.compile(r"(?P<task>.+)_t(?P<tid>[0-7])_(?P<colours>[0-9]{10})")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Canvas encoding
+
+
+def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Colour grid -> [900] uint8 tokens, the grid's top-left at `offset` (translation augmentation)."""
+    grid = np.asarray(grid)
+    h, w = grid.shape
+    r0, c0 = offset
+    if r0 < 0 or c0 < 0 or r0 + h > CANVAS or c0 + w > CANVAS:
+        raise ValueError(f"a {h}x{w} grid at offset {offset} does not fit the {CANVAS}x{CANVAS} canvas")
+    canvas = np.full((CANVAS, CANVAS), PAD, dtype=np.uint8)
+    canvas[r0:r0 + h, c0:c0 + w] = grid + COLOUR_OFFSET
+    if r0 + h < CANVAS:
+        canvas[r0 + h, c0:c0 + w] = EOS
+    if c0 + w < CANVAS:
+        canvas[r0:r0 + h, c0 + w] = EOS
+    return canvas.reshape(CANVAS * CANVAS)
+
+
+def crop_tokens(tokens: np.ndarray) -> np.ndarray:
+    """Predicted canvas -> colour grid: the largest top-left rectangle of colour tokens.
+
+    Rows are scanned from the top; the admissible width shrinks to the first non-colour token of each
+    row, and the scan stops at a row that starts with one. May return a 0x0 grid.
+    """
+    canvas = np.asarray(tokens, dtype=np.int64).reshape(CANVAS, CANVAS)
+    is_colour = (canvas >= COLOUR_OFFSET) & (canvas < COLOUR_OFFSET + COLOURS)
+    width, best_area, best = CANVAS, 0, (0, 0)
+    for r in range(CANVAS):
+        outside = np.flatnonzero(~is_colour[r, :width])
+        if len(outside):
+            width = int(outside[0])
+        if width == 0:
+            break
+        if (r + 1) * width > best_area:
+            best_area, best = (r + 1) * width, (r + 1, width)
+    h, w = best
+    return canvas[:h, :w] - COLOUR_OFFSET
+
+
+# ----------------------------------------------------------------------------------------------------
+# Augmentation
+
+
+@dataclass(frozen=True)
+class ArcTransform:
+    """Dihedral transform `dihedral` plus colour relabelling `colours` (10 entries, colour 0 fixed)."""
+
+    dihedral: int
+    colours: tuple[int, ...]
+
+    def apply(self, grid: np.ndarray) -> np.ndarray:
+        return dihedral(apply_mapping(grid, self.colours), self.dihedral)
+
+    def invert(self, grid: np.ndarray) -> np.ndarray:
+        unrotated = inverse_dihedral(np.asarray(grid), self.dihedral)
+        return apply_mapping(unrotated, invert_permutation(self.colours))
+
+
+def variant_name(task_id: str, t: ArcTransform) -> str:
+    """'<task>_t<dihedral>_<10-digit colour map>', the identifier of one augmented task."""
+    return f"{task_id}_t{t.dihedral}_{''.join(str(c) for c in t.colours)}"
+
+
+def parse_variant_name(name: str) -> tuple[str, ArcTransform]:
+    """Inverse of `variant_name`; a plain task id (no suffix) is the identity variant."""
+    match = _VARIANT.fullmatch(name)
+    if match is None:
+        return name, ArcTransform(0, tuple(range(COLOURS)))
+    colours = tuple(int(ch) for ch in match["colours"])
+    if not is_value_permutation(colours):
+        raise DataError(f"bad ARC variant name '{name}': the colour map must permute 0-9 and keep 0 first")
+    return match["task"], ArcTransform(int(match["tid"]), colours)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Parsing
+
+
+class _TaskReader:
+    """Validates task JSON, naming the JSON path of the first problem."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, message: str, line: int | None = None, column: int | None = None,
+              hint: str | None = None) -> PuzzleParseError:
+        return PuzzleParseError(message, self.source, line, column, hint)
+
+    def load(self, text: str) -> Any:
+        if not text.strip():
+            raise self.error("no ARC task found: the input is empty")
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise self.error(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        except RecursionError:
+            raise self.error("invalid JSON: nested too deeply") from None
+
+    def grid(self, value: Any, path: str) -> np.ndarray:
+        if not isinstance(value, list) or not value:
+            raise self.error(f"{path} must be a non-empty list of rows")
+        if len(value) > CANVAS:
+            raise self.error(f"{path} has {len(value)} rows, at most {CANVAS}")
+        width = None
+        for r, row in enumerate(value, start=1):
+            if not isinstance(row, list) or not row:
+                raise self.error(f"{path} row {r} must be a non-empty list of colours 0-9")
+            if width is not None and len(row) != width:
+                raise self.error(f"{path} row {r} has {len(row)} values but row 1 has {width}",
+                                 hint="a grid must be rectangular")
+            width = len(row)
+            if width > CANVAS:
+                raise self.error(f"{path} row {r} has {width} values, at most {CANVAS}")
+            if not all(type(v) is int and 0 <= v < COLOURS for v in row):
+                c, v = next((c, v) for c, v in enumerate(row, start=1)
+                            if type(v) is not int or not 0 <= v < COLOURS)
+                raise self.error(f"{path} row {r} column {c} is {json.dumps(v)[:20]}, not a colour 0-9")
+        return np.array(value, dtype=np.int64)
+
+    def pairs(self, task: dict, key: str, path: str, need_output: bool) -> list[dict]:
+        value = task.get(key)
+        if not isinstance(value, list) or (key == "test" and not value):
+            raise self.error(f"{path}{key} must be a{' non-empty' if key == 'test' else ''} list of "
+                             f"{{\"input\": ..., \"output\": ...}} pairs")
+        for i, pair in enumerate(value):
+            if not isinstance(pair, dict) or "input" not in pair or (need_output and "output" not in pair):
+                wanted = '"input" and "output"' if need_output else '"input"'
+                raise self.error(f"{path}{key}[{i}] must be an object with {wanted}")
+        return value
+
+    def task(self, task: Any, task_id: str, path: str = "") -> list[Puzzle]:
+        if not isinstance(task, dict):
+            raise self.error(f"{path or 'the task'} must be an object with \"train\" and \"test\"")
+        demos = [(self.grid(p["input"], f"{path}train[{i}].input"),
+                  self.grid(p["output"], f"{path}train[{i}].output"))
+                 for i, p in enumerate(self.pairs(task, "train", path, need_output=True))]
+        tests = self.pairs(task, "test", path, need_output=False)
+        puzzles = []
+        for i, pair in enumerate(tests):
+            grid = self.grid(pair["input"], f"{path}test[{i}].input")
+            solution = None
+            if pair.get("output") is not None:
+                solution = self.grid(pair["output"], f"{path}test[{i}].output")
+            name = task_id if len(tests) == 1 else f"{task_id}[{i}]"
+            extra = {"demos": demos, "task_id": task_id, "test_index": i}
+            puzzles.append(Puzzle("arc", grid, solution, name, extra))
+        return puzzles
+
+    def read(self, text: str) -> list[Puzzle]:
+        data = self.load(text)
+        task_id = _task_id(self.source)
+        if isinstance(data, list):
+            grid = self.grid(data, "the grid")
+            return [Puzzle("arc", grid, None, task_id, {"demos": [], "task_id": task_id, "test_index": 0})]
+        if isinstance(data, dict) and ("train" in data or "test" in data):
+            return self.task(data, task_id)
+        if isinstance(data, dict) and data:
+            return [p for key, task in data.items() for p in self.task(task, str(key), f"{key}.")]
+        raise self.error("expected an ARC task: {\"train\": [...], \"test\": [...]}")
+
+
+def _task_id(source: str) -> str:
+    if source.startswith("<") or source == "-":
+        return "task"
+    return Path(source).stem or "task"
+
+
+def format_grid(grid: np.ndarray) -> str:
+    """A grid as JSON, one row per line (what ARC submissions and `parse` read)."""
+    rows = [json.dumps([int(v) for v in row], separators=(",", ":")) for row in np.asarray(grid)]
+    return "[" + ",\n ".join(rows) + "]"
+
+
+# ----------------------------------------------------------------------------------------------------
+# The task
+
+
+class ArcTask:
+    name = "arc"
+    vocab_size = 12
+    seq_len = CANVAS * CANVAS
+
+    def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
+        return _TaskReader(source).read(text)
+
+    def sniff(self, text: str) -> bool:
+        return text.lstrip()[:1] == "{" and '"test"' in text
+
+    def format(self, grid: np.ndarray, puzzle: Puzzle | None = None) -> str:
+        return format_grid(grid)
+
+    def encode(self, puzzle: Puzzle) -> np.ndarray:
+        return encode_grid(puzzle.grid)
+
+    def encode_label(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
+        return encode_grid(answer)
+
+    def decode(self, puzzle: Puzzle, tokens: np.ndarray) -> np.ndarray:
+        return crop_tokens(tokens)
+
+    def check_givens(self, puzzle: Puzzle) -> list[str]:
+        return []
+
+    def verify(self, puzzle: Puzzle, answer: np.ndarray) -> Verdict:
+        if puzzle.solution is None:
+            return Verdict(ok=False, violations=["no known output to check against"], checkable=False)
+        expected, answer = np.asarray(puzzle.solution), np.asarray(answer)
+        if answer.shape != expected.shape:
+            size = "x".join(map(str, answer.shape))
+            return Verdict(False, [f"the answer is {size} but the expected output is "
+                                   f"{expected.shape[0]}x{expected.shape[1]}"])
+        wrong = [(int(r), int(c)) for r, c in np.argwhere(answer != expected)]
+        if wrong:
+            return Verdict(False, [f"{len(wrong)} of {expected.size} cells differ from the expected output "
+                                   f"({cell_list(wrong)})"])
+        return Verdict(True)
+
+    def random_transform(self, rng: np.random.Generator) -> ArcTransform:
+        colours = tuple(int(c) for c in random_value_permutation(rng, COLOURS - 1))
+        return ArcTransform(int(rng.integers(8)), colours)
+
+    def transform(self, t: ArcTransform, puzzle: Puzzle) -> Puzzle:
+        """Apply to the test input, its known output and every demonstration pair."""
+        extra = dict(puzzle.extra)
+        extra["demos"] = [(t.apply(i), t.apply(o)) for i, o in puzzle.extra.get("demos", [])]
+        solution = None if puzzle.solution is None else t.apply(puzzle.solution)
+        return Puzzle(puzzle.task, t.apply(puzzle.grid), solution, puzzle.name, extra)
+
+    def inverse_answer(self, t: ArcTransform, answer: np.ndarray) -> np.ndarray:
+        return t.invert(answer)

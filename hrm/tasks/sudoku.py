@@ -1,0 +1,388 @@
+"""Sudoku 9x9: parse/format text, token encoding, verification and validity-preserving augmentation.
+
+Accepted text (any mix, one puzzle after another):
+- 9 lines of 9 cells, or one line of 81 cells; digits 1-9, blanks '.', '0', '_' or '-';
+  '|', '+', spaces and box-drawing characters are ignored inside a line; rule lines, blank lines and
+  '#' comment lines are skipped;
+- a line of 162 cells: question then solution;
+- a solved grid right after an unsolved puzzle that it solves becomes that puzzle's solution;
+- CSV rows in the Sudoku-Extreme layout `source,question,answer,rating` (header optional).
+Tokens: PAD 0, blank 1, digit d -> d + 1 (vocab 11, 81 tokens, labels on every cell).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from hrm.errors import PuzzleParseError
+from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.grid import apply_mapping, cell_list, cell_name, invert_permutation, random_value_permutation
+
+SIZE = 9
+CELLS = SIZE * SIZE
+BLANK_CHARS = "._-0"
+SEPARATOR_CHARS = "|+ \t│┃║┆┊"
+RULE_CHARS = set("-+=| \t─━═│┃║┼╋╬╪╫┌┐└┘├┤┬┴╔╗╚╝╠╣╦╩┆┊")
+CSV_COLUMNS = ("source", "question", "answer", "rating")
+MAX_VIOLATIONS = 20
+
+_ONE_LINE = re.compile(r"[0-9._-]{81}")
+_TO_DIGITS = str.maketrans({".": "0", "_": "0", "-": "0"})
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+
+
+@dataclass(frozen=True)
+class SudokuTransform:
+    """Digit relabelling + optional transpose + row and column permutations that keep bands/stacks.
+
+    Applied as: transpose (if set), then new[i, j] = old[rows[i], cols[j]], then digits[new].
+    """
+
+    digits: tuple[int, ...]   # 10 entries, digits[0] == 0
+    transpose: bool
+    rows: tuple[int, ...]     # 9 entries
+    cols: tuple[int, ...]     # 9 entries
+
+    def apply(self, grid: np.ndarray) -> np.ndarray:
+        g = np.asarray(grid)
+        if self.transpose:
+            g = g.T
+        return apply_mapping(g[np.ix_(self.rows, self.cols)], self.digits)
+
+    def invert(self, grid: np.ndarray) -> np.ndarray:
+        g = apply_mapping(grid, invert_permutation(self.digits))
+        out = np.empty_like(g)
+        out[np.ix_(self.rows, self.cols)] = g
+        return out.T.copy() if self.transpose else out
+
+
+def identity_transform() -> SudokuTransform:
+    return SudokuTransform(tuple(range(10)), False, tuple(range(SIZE)), tuple(range(SIZE)))
+
+
+def _band_preserving_permutation(rng: np.random.Generator) -> tuple[int, ...]:
+    bands = rng.permutation(3)
+    return tuple(int(band * 3 + offset) for band in bands for offset in rng.permutation(3))
+
+
+def random_sudoku_transform(rng: np.random.Generator) -> SudokuTransform:
+    return SudokuTransform(
+        digits=tuple(int(d) for d in random_value_permutation(rng, SIZE)),
+        transpose=bool(rng.random() < 0.5),
+        rows=_band_preserving_permutation(rng),
+        cols=_band_preserving_permutation(rng),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Rules
+
+
+def _units() -> list[tuple[str, list[tuple[int, int]]]]:
+    units = [(f"row {r + 1}", [(r, c) for c in range(SIZE)]) for r in range(SIZE)]
+    units += [(f"column {c + 1}", [(r, c) for r in range(SIZE)]) for c in range(SIZE)]
+    for b in range(SIZE):
+        top, left = 3 * (b // 3), 3 * (b % 3)
+        units.append((f"box {b + 1}", [(top + i, left + j) for i in range(3) for j in range(3)]))
+    return units
+
+
+UNITS = _units()
+
+
+def duplicate_messages(grid: np.ndarray) -> list[str]:
+    """'row 3 has two 5s (r3c2, r3c7)' for every digit repeated in a row, column or box (0 ignored)."""
+    messages = []
+    for unit_name, cells in UNITS:
+        by_digit: dict[int, list[tuple[int, int]]] = {}
+        for r, c in cells:
+            if 1 <= grid[r, c] <= SIZE:
+                by_digit.setdefault(int(grid[r, c]), []).append((r, c))
+        for digit, where in sorted(by_digit.items()):
+            if len(where) > 1:
+                messages.append(f"{unit_name} has {_COUNT_WORDS[len(where)]} {digit}s ({cell_list(where)})")
+    return messages
+
+
+def solution_violations(question: np.ndarray, answer: np.ndarray) -> list[str]:
+    """Every broken rule of `answer` as a solution of `question` (empty list = valid)."""
+    answer = np.asarray(answer)
+    if answer.shape != (SIZE, SIZE):
+        return [f"answer has shape {'x'.join(map(str, answer.shape))}, a sudoku is 9x9"]
+    problems = []
+    bad = [(r, c) for r, c in zip(*np.nonzero((answer < 0) | (answer > SIZE)), strict=True)]
+    problems += [f"{cell_name(r, c)} holds {answer[r, c]}, not a digit 1-9" for r, c in bad]
+    blanks = list(zip(*np.nonzero(answer == 0), strict=True))
+    if blanks:
+        problems.append(f"{len(blanks)} cell{'s are' if len(blanks) > 1 else ' is'} still blank "
+                        f"({cell_list(blanks)})")
+    changed = zip(*np.nonzero((question > 0) & (answer != question)), strict=True)
+    problems += [f"{cell_name(r, c)} was given as {question[r, c]} but the answer has {answer[r, c]}"
+                 for r, c in changed]
+    problems += duplicate_messages(answer)
+    if len(problems) > MAX_VIOLATIONS:
+        problems = problems[:MAX_VIOLATIONS] + [f"... and {len(problems) - MAX_VIOLATIONS} more problems"]
+    return problems
+
+
+# ----------------------------------------------------------------------------------------------------
+# Text
+
+
+def format_grid(grid: np.ndarray) -> str:
+    """9 lines of 9 characters, '.' for blanks."""
+    return "\n".join(format_line(grid)[r * SIZE:(r + 1) * SIZE] for r in range(SIZE))
+
+
+def format_line(grid: np.ndarray) -> str:
+    """The compact 81-character form (row-major, '.' for blanks) used in CSV and --json output."""
+    values = np.asarray(grid).reshape(CELLS)
+    return "".join(str(int(v)) if 1 <= v <= SIZE else "." for v in values)
+
+
+def _is_rule_line(stripped: str) -> bool:
+    if not set(stripped) <= RULE_CHARS:
+        return False
+    # '---------' or '- - - | - - - | - - -' is a row of nine blanks, not a rule.
+    dashes = stripped.count("-")
+    return any(ch in stripped for ch in "+=─━═┼╋╬") or dashes not in (SIZE, CELLS)
+
+
+class _Parser:
+    """Line-by-line reader; collects puzzles and raises PuzzleParseError at the first problem."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.puzzles: list[Puzzle] = []
+        self.rows: list[np.ndarray] = []          # pending rows of a 9-line grid
+        self.first_row_line = 0
+        self.columns: dict[str, int] | None = None  # from a CSV header
+        self.unsolved: Puzzle | None = None       # last plain puzzle, may receive a following solution
+
+    def error(self, message: str, line: int | None = None, column: int | None = None,
+              hint: str | None = None) -> PuzzleParseError:
+        return PuzzleParseError(message, self.source, line, column, hint)
+
+    def run(self, text: str) -> list[Puzzle]:
+        for number, raw in enumerate(text.split("\n"), start=1):
+            self.read_line(raw.rstrip("\r"), number)
+        if self.rows:
+            raise self.error(f"incomplete grid: {len(self.rows)} of 9 rows", self.first_row_line,
+                             hint="a grid needs 9 rows of 9 cells")
+        if not self.puzzles:
+            raise self.error("no sudoku found", hint="expected 9 lines of 9 cells or one line of 81")
+        return self.puzzles
+
+    def read_line(self, line: str, number: int) -> None:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            return
+        if "," in line:
+            self.read_csv_line(line, number)
+        elif not _is_rule_line(stripped):
+            self.read_cells_line(line, number)
+
+    def cells(self, text: str, number: int, first_column: int) -> tuple[np.ndarray, list[int]]:
+        """Cell values and their 1-based columns in `text` (which starts at `first_column`)."""
+        if _ONE_LINE.fullmatch(text):
+            values = np.frombuffer(text.translate(_TO_DIGITS).encode("ascii"), dtype=np.uint8) - 48
+            return values.astype(np.int64), list(range(first_column, first_column + CELLS))
+        values, columns = [], []
+        for offset, ch in enumerate(text):
+            if "1" <= ch <= "9":
+                values.append(ord(ch) - 48)
+            elif ch in BLANK_CHARS:
+                values.append(0)
+            elif ch in SEPARATOR_CHARS:
+                continue
+            else:
+                raise self.error(f"unexpected character {ch!r}", number, first_column + offset,
+                                 hint="cells are digits 1-9 or '.', '0', '_', '-' for blanks")
+            columns.append(first_column + offset)
+        return np.array(values, dtype=np.int64), columns
+
+    def read_cells_line(self, line: str, number: int) -> None:
+        values, columns = self.cells(line, number, 1)
+        count = len(values)
+        if count == SIZE:
+            self.add_row(values, number)
+            return
+        if self.rows:
+            raise self.error(f"grid row has {count} cells, expected 9", number, _wrong_count_column(
+                columns, SIZE, len(line)))
+        if count == CELLS:
+            self.add_plain(values.reshape(SIZE, SIZE), number)
+        elif count == 2 * CELLS:
+            self.add_with_answer(values, columns, number)
+        else:
+            expected = SIZE if count < 45 else CELLS
+            raise self.error(f"found {count} cells, expected 9 (a row) or 81 (a whole puzzle)", number,
+                             _wrong_count_column(columns, expected, len(line)))
+
+    def add_row(self, values: np.ndarray, number: int) -> None:
+        if not self.rows:
+            self.first_row_line = number
+        self.rows.append(values)
+        if len(self.rows) == SIZE:
+            grid = np.stack(self.rows)
+            self.rows = []
+            self.add_plain(grid, self.first_row_line)
+
+    def add_plain(self, grid: np.ndarray, number: int) -> None:
+        previous = self.unsolved
+        if previous is not None and (grid > 0).all() and not solution_violations(previous.grid, grid):
+            previous.solution = grid
+            self.unsolved = None
+            return
+        puzzle = Puzzle("sudoku", grid, None, f"{self.source}:{number}", {"line": number})
+        self.puzzles.append(puzzle)
+        self.unsolved = puzzle if (grid == 0).any() else None
+
+    def add_with_answer(self, values: np.ndarray, columns: list[int], number: int) -> None:
+        question, answer = values[:CELLS].reshape(SIZE, SIZE), values[CELLS:].reshape(SIZE, SIZE)
+        self.check_answer(question, answer, number, columns[CELLS])
+        self.puzzles.append(Puzzle("sudoku", question, answer, f"{self.source}:{number}", {"line": number}))
+        self.unsolved = None
+
+    def check_answer(self, question: np.ndarray, answer: np.ndarray, number: int, column: int) -> None:
+        if (answer == 0).any():
+            raise self.error("the solution has blank cells", number, column,
+                             hint="a solution is 81 digits 1-9")
+        clash = np.argwhere((question > 0) & (question != answer))
+        if len(clash):
+            r, c = clash[0]
+            raise self.error(f"the solution disagrees with the given {question[r, c]} at {cell_name(r, c)}",
+                             number, column)
+
+    def read_csv_line(self, line: str, number: int) -> None:
+        if self.rows:
+            raise self.error("a CSV row inside an unfinished 9-line grid", number, 1)
+        fields = line.split(",")
+        if self.columns is None and not any(ch.isdigit() for ch in line):
+            self.columns = _header_columns([f.strip().lower() for f in fields])
+            return
+        columns = self.columns or _default_csv_columns(len(fields))
+        if columns is None or len(fields) <= max(columns.values()):
+            wanted = "4 comma-separated fields (source,question,answer,rating)" if columns is None else (
+                f"{max(columns.values()) + 1} comma-separated fields as in the header")
+            raise self.error(f"expected {wanted}, found {len(fields)}", number, 1)
+        starts = np.cumsum([1] + [len(f) + 1 for f in fields[:-1]]).tolist()
+        question = self.csv_grid(fields, starts, columns["question"], number)
+        answer = None
+        if "answer" in columns and fields[columns["answer"]].strip():
+            answer = self.csv_grid(fields, starts, columns["answer"], number)
+            self.check_answer(question, answer, number, starts[columns["answer"]])
+        extra: dict[str, object] = {"line": number}
+        for key in ("source", "rating"):
+            if key in columns:
+                extra[key] = fields[columns[key]].strip()
+        self.puzzles.append(Puzzle("sudoku", question, answer, f"{self.source}:{number}", extra))
+        self.unsolved = None
+
+    def csv_grid(self, fields: list[str], starts: list[int], index: int, number: int) -> np.ndarray:
+        field = fields[index]
+        values, columns = self.cells(field, number, starts[index])
+        if len(values) != CELLS:
+            raise self.error(f"CSV field {index + 1} has {len(values)} cells, expected 81", number,
+                             _wrong_count_column(columns, CELLS, starts[index] + len(field) - 1))
+        return values.reshape(SIZE, SIZE)
+
+
+def _header_columns(names: list[str]) -> dict[str, int] | None:
+    """Column positions named by a header; a header without 'question' keeps the default layout."""
+    if "question" in names:
+        return {name: i for i, name in enumerate(names)}
+    return _default_csv_columns(len(names))
+
+
+def _default_csv_columns(count: int) -> dict[str, int] | None:
+    if count == 4:
+        return {name: i for i, name in enumerate(CSV_COLUMNS)}
+    if count == 2:
+        return {"question": 0, "answer": 1}
+    return None
+
+
+def _wrong_count_column(columns: list[int], expected: int, line_length: int) -> int:
+    """Where the problem is: the first cell too many, or just past the end when cells are missing."""
+    if len(columns) > expected:
+        return columns[expected]
+    return (columns[-1] + 1) if columns else line_length + 1
+
+
+# ----------------------------------------------------------------------------------------------------
+# The task
+
+
+def _sniff_lines(text: str) -> list[str]:
+    head = text[:4000]
+    lines = head.split("\n")
+    if len(text) > len(head):
+        lines = lines[:-1]  # the last one may be cut
+    content = [ln for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+    return content[:12]
+
+
+class SudokuTask:
+    name = "sudoku"
+    vocab_size = 11
+    seq_len = CELLS
+
+    def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
+        return _Parser(source).run(text)
+
+    def sniff(self, text: str) -> bool:
+        cells = 0
+        for line in _sniff_lines(text):
+            if "," in line:
+                fields = [f.strip() for f in line.split(",")]
+                if any(_ONE_LINE.fullmatch(f) for f in fields):
+                    cells += CELLS
+                elif any(ch.isdigit() for ch in line):
+                    return False
+                continue
+            stripped = line.strip()
+            if not (set(stripped) <= RULE_CHARS | set(BLANK_CHARS) | set("123456789") | set(SEPARATOR_CHARS)):
+                return False
+            cells += sum(ch.isdigit() or ch in BLANK_CHARS for ch in stripped)
+        return cells >= CELLS
+
+    def format(self, grid: np.ndarray, puzzle: Puzzle | None = None) -> str:
+        return format_grid(grid)
+
+    def format_line(self, grid: np.ndarray) -> str:
+        return format_line(grid)
+
+    def encode(self, puzzle: Puzzle) -> np.ndarray:
+        return (np.asarray(puzzle.grid).reshape(CELLS) + 1).astype(np.uint8)
+
+    def encode_label(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
+        values = np.asarray(answer).reshape(CELLS)
+        return np.where(values > 0, values + 1, 0).astype(np.uint8)
+
+    def decode(self, puzzle: Puzzle, tokens: np.ndarray) -> np.ndarray:
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(SIZE, SIZE)
+        return np.where((tokens >= 2) & (tokens <= SIZE + 1), tokens - 1, 0)
+
+    def check_givens(self, puzzle: Puzzle) -> list[str]:
+        grid = np.asarray(puzzle.grid)
+        if grid.shape != (SIZE, SIZE):
+            return [f"the grid has shape {'x'.join(map(str, grid.shape))}, a sudoku is 9x9"]
+        return duplicate_messages(grid)
+
+    def verify(self, puzzle: Puzzle, answer: np.ndarray) -> Verdict:
+        problems = solution_violations(np.asarray(puzzle.grid), answer)
+        return Verdict(ok=not problems, violations=problems)
+
+    def random_transform(self, rng: np.random.Generator) -> SudokuTransform:
+        return random_sudoku_transform(rng)
+
+    def transform(self, t: SudokuTransform, puzzle: Puzzle) -> Puzzle:
+        solution = None if puzzle.solution is None else t.apply(puzzle.solution)
+        return Puzzle(puzzle.task, t.apply(puzzle.grid), solution, puzzle.name, dict(puzzle.extra))
+
+    def inverse_answer(self, t: SudokuTransform, answer: np.ndarray) -> np.ndarray:
+        return t.invert(answer)
