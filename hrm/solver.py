@@ -7,11 +7,13 @@ deep-supervision segment. `frames` turns that stream into per-puzzle `Frame`s in
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.base import Puzzle, Task, Verdict
 
 
 @dataclass
@@ -69,3 +71,237 @@ class Solution:
     @property
     def verified(self) -> bool:
         return self.verdict.ok
+
+
+# --------------------------------------------------------------------------------------------------
+# The streaming core
+
+
+def iter_steps(model, inputs, puzzle_identifiers=None, *, max_segments: int | None = None,  # noqa: ANN001
+               adaptive: bool = True, noise: float = 0.0, seed: int = 0,
+               record_inner: bool = False) -> Iterator[Step]:
+    """Run ACT segments on a batch of token sequences [B, seq_len] and yield a Step after each.
+
+    adaptive: a sample stops costing compute once the model's halt rule fires (HRM: q_halt >
+    q_continue; TRM: q_halt > 0); fixed: every sample runs max_segments (the papers' evaluation).
+    noise: standard deviation of Gaussian noise added to the low-level state before each segment
+    (test-time trajectory sampling); seed fixes it.
+    """
+    import torch
+
+    model.eval()
+    device = model.device
+    max_segments = max_segments or model.config.halt_max_steps
+    tokens_in = torch.as_tensor(np.asarray(inputs), dtype=torch.int32, device=device)
+    batch_size = tokens_in.shape[0]
+    if puzzle_identifiers is None:
+        puzzle_identifiers = np.zeros(batch_size, dtype=np.int32)
+    data = {"inputs": tokens_in,
+            "puzzle_identifiers": torch.as_tensor(np.asarray(puzzle_identifiers), dtype=torch.int32, device=device)}
+    generator = torch.Generator(device=device).manual_seed(seed)
+    predicted = np.zeros(tokens_in.shape, dtype=np.int64)
+    confidence = np.zeros(tokens_in.shape, dtype=np.float32)
+    q_halt = np.zeros(batch_size, dtype=np.float32)
+    q_continue = np.zeros(batch_size, dtype=np.float32) if model.config.act_continue else None
+    halted = np.zeros(batch_size, dtype=bool)
+
+    with torch.inference_mode():
+        z_H, z_L = model.initial_state(batch_size)
+        for segment in range(1, max_segments + 1):
+            started = time.perf_counter()
+            rows = np.flatnonzero(~halted) if adaptive else np.arange(batch_size)
+            index = torch.as_tensor(rows, device=device)
+            sub = {k: v[index] for k, v in data.items()}
+            zH, zL = z_H[index], z_L[index]
+            if noise > 0:
+                zL = zL + noise * torch.randn(zL.shape, generator=generator, device=device, dtype=zL.dtype)
+            trace: list | None = [] if record_inner else None
+            zH, zL, logits, q_logits = model.segment(zH, zL, sub, trace)
+            z_H[index], z_L[index] = zH, zL
+            probs = torch.softmax(logits.float(), dim=-1)
+            conf, pred = probs.max(dim=-1)
+            predicted[rows], confidence[rows] = pred.cpu().numpy(), conf.cpu().numpy()
+            q_halt[rows] = torch.sigmoid(q_logits[:, 0]).cpu().numpy()
+            if q_continue is not None:
+                q_continue[rows] = torch.sigmoid(q_logits[:, 1]).cpu().numpy()
+            wants_halt = model._wants_to_halt(q_logits).cpu().numpy() | (segment >= max_segments)
+            halted[rows] |= wants_halt
+            residuals = None
+            if trace is not None:
+                residuals = np.full((batch_size, len(trace)), np.nan, dtype=np.float32)
+                residuals[rows] = torch.stack(trace, dim=1).cpu().numpy()
+            yield Step(segment=segment, tokens=predicted.copy(), confidence=confidence.copy(), q_halt=q_halt.copy(),
+                       q_continue=None if q_continue is None else q_continue.copy(), halted=halted.copy(),
+                       seconds=time.perf_counter() - started, l_residuals=residuals)
+            if adaptive and halted.all():
+                return
+
+
+def _grid_confidence(conf_tokens: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Token confidences laid out on the task's square canvas, cropped to the answer's shape."""
+    side = int(round(len(conf_tokens) ** 0.5))
+    canvas = conf_tokens.reshape(side, side)
+    out = np.ones(shape, dtype=np.float32)
+    rows, cols = min(shape[0], side), min(shape[1], side) if len(shape) > 1 else side
+    out[:rows, :cols] = canvas[:rows, :cols]
+    return out
+
+
+def _accuracy(answer: np.ndarray, solution: np.ndarray | None) -> float | None:
+    if solution is None:
+        return None
+    if answer.shape != solution.shape:
+        return 0.0
+    return float((answer == solution).mean())
+
+
+def frames(loaded, task: Task, puzzle: Puzzle, *, max_segments: int | None = None, noise: float = 0.0,  # noqa: ANN001
+           seed: int = 0, record_inner: bool = True) -> Iterator[Frame]:
+    """One puzzle, one Frame per segment (fixed Mmax: the whole trajectory is shown; `halted`
+    marks where adaptive halting would have stopped)."""
+    model = getattr(loaded, "model", loaded)
+    inputs = task.encode(puzzle)[None]
+    ids = np.array([puzzle_identifier(loaded, puzzle)], dtype=np.int32)
+    max_segments = max_segments or model.config.halt_max_steps
+    previous: np.ndarray | None = None
+    for step in iter_steps(model, inputs, ids, max_segments=max_segments, adaptive=False, noise=noise,
+                           seed=seed, record_inner=record_inner):
+        answer = task.decode(puzzle, step.tokens[0])
+        changed = (np.ones(answer.shape, dtype=bool) if previous is None or previous.shape != answer.shape
+                   else answer != previous)
+        previous = answer
+        residuals = None if step.l_residuals is None else [float(x) for x in step.l_residuals[0]]
+        yield Frame(segment=step.segment, max_segments=max_segments, answer=answer,
+                    confidence=_grid_confidence(step.confidence[0], answer.shape), changed=changed,
+                    q_halt=float(step.q_halt[0]), halted=bool(step.halted[0]), verdict=task.verify(puzzle, answer),
+                    accuracy=_accuracy(answer, puzzle.solution), seconds=step.seconds, l_residuals=residuals)
+
+
+def puzzle_identifier(loaded, puzzle: Puzzle, variant: str | None = None) -> int:  # noqa: ANN001
+    """The puzzle-embedding row for this puzzle (ARC: the trained variant's id, else 0 = blank)."""
+    identifiers = getattr(loaded, "identifiers", None)
+    if not identifiers:
+        return 0
+    name = variant or puzzle.extra.get("task_id", "")
+    return int(identifiers.get(name, 0))
+
+
+# --------------------------------------------------------------------------------------------------
+# Solving many puzzles, with test-time attempts
+
+
+@dataclass
+class _View:
+    puzzle_index: int
+    attempt: int
+    puzzle: Puzzle            # the (possibly transformed) puzzle the model sees
+    transform: object | None  # None = identity
+    description: str
+    puzzle_id: int
+
+
+def _attempt_view(loaded, task: Task, puzzle: Puzzle, index: int, attempt: int) -> _View:  # noqa: ANN001
+    """Attempt 0 is the puzzle itself; attempt k > 0 a random symmetry view seeded by k
+    (Sudoku: digit relabelling + band/stack permutations + transpose; Maze/ARC: dihedral, ARC also colours)."""
+    if attempt == 0:
+        return _View(index, 0, puzzle, None, "identity", puzzle_identifier(loaded, puzzle))
+    transform = task.random_transform(np.random.default_rng([attempt, index]))
+    view = task.transform(transform, puzzle)
+    variant = None
+    if task.name == "arc":  # ARC rows of the puzzle table are per augmented variant
+        from hrm.tasks.arc import variant_name
+
+        variant = variant_name(puzzle.extra.get("task_id", ""), transform)
+    return _View(index, attempt, view, transform, f"view {attempt}", puzzle_identifier(loaded, view, variant))
+
+
+def _run_views(loaded, task: Task, views: list[_View], *, max_segments: int | None, adaptive: bool,  # noqa: ANN001
+               noise: float, batch_size: int) -> list[tuple[np.ndarray, float, int]]:
+    """(answer in the original frame, q_halt, segments used) for every view."""
+    results = []
+    for start in range(0, len(views), batch_size):
+        chunk = views[start:start + batch_size]
+        inputs = np.stack([task.encode(v.puzzle) for v in chunk])
+        ids = np.array([v.puzzle_id for v in chunk], dtype=np.int32)
+        halted_at = np.zeros(len(chunk), dtype=np.int64)
+        last: Step | None = None
+        for step in iter_steps(loaded.model, inputs, ids, max_segments=max_segments, adaptive=adaptive,
+                               noise=noise, seed=start):
+            halted_at[step.halted & (halted_at == 0)] = step.segment
+            last = step
+        assert last is not None
+        segments_used = halted_at if adaptive else np.full(len(chunk), last.segment)
+        for row, view in enumerate(chunk):
+            answer = task.decode(view.puzzle, last.tokens[row])
+            if view.transform is not None:
+                answer = task.inverse_answer(view.transform, answer)
+            results.append((answer, float(last.q_halt[row]), int(segments_used[row])))
+    return results
+
+
+def _rank_candidates(attempts: list[Attempt]) -> list[np.ndarray]:
+    """Distinct answers ranked by votes, then mean q_halt (the reference's ARC voting)."""
+    groups: dict[bytes, list[Attempt]] = {}
+    for attempt in attempts:
+        key = np.asarray(attempt.answer).tobytes() + str(np.shape(attempt.answer)).encode()
+        groups.setdefault(key, []).append(attempt)
+    ranked = sorted(groups.values(), key=lambda g: (len(g), float(np.mean([a.q_halt for a in g]))), reverse=True)
+    return [g[0].answer for g in ranked]
+
+
+def _choose(task: Task, attempts: list[Attempt]) -> int:
+    """Verified answers first, then the most votes, then the highest q_halt.
+
+    ARC's "verifier" is the answer key, so it never chooses there: votes and q_halt only."""
+    votes: dict[bytes, int] = {}
+    for a in attempts:
+        key = np.asarray(a.answer).tobytes()
+        votes[key] = votes.get(key, 0) + 1
+    use_verifier = task.name != "arc"
+    return max(range(len(attempts)), key=lambda i: (use_verifier and attempts[i].verdict.ok,
+                                                      votes[np.asarray(attempts[i].answer).tobytes()],
+                                                      attempts[i].q_halt))
+
+
+def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None = None,  # noqa: ANN001
+          adaptive: bool = True, attempts: int = 1, noise: float = 0.0, batch_size: int = 64,
+          progress=None) -> list[Solution]:  # noqa: ANN001
+    """Solve puzzles in batches. Puzzles whose givens conflict are rejected without running the model.
+
+    With attempts > 1, unverified puzzles get further views (attempt k: random symmetry view k mapped
+    back through the inverse transform); the verifier chooses first, then votes, then q_halt.
+    `progress(done, total)` is called after each batch of first attempts.
+    """
+    solutions: list[Solution | None] = [None] * len(puzzles)
+    pending: list[int] = []
+    for i, puzzle in enumerate(puzzles):
+        conflicts = task.check_givens(puzzle)
+        if conflicts:
+            solutions[i] = Solution(puzzle, np.asarray(puzzle.grid), Verdict(False, conflicts), 0, 0.0, 0.0)
+        else:
+            pending.append(i)
+
+    tried: dict[int, list[Attempt]] = {i: [] for i in pending}
+    seconds: dict[int, float] = dict.fromkeys(pending, 0.0)
+    for attempt in range(attempts):
+        todo = [i for i in pending if attempt == 0 or task.name == "arc" or not any(a.verdict.ok for a in tried[i])]
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            views = [_attempt_view(loaded, task, puzzles[i], i, attempt) for i in chunk]
+            started = time.perf_counter()
+            outcomes = _run_views(loaded, task, views, max_segments=max_segments, adaptive=adaptive,
+                                  noise=noise, batch_size=batch_size)
+            elapsed = (time.perf_counter() - started) / max(1, len(chunk))
+            for view, (answer, q, segs) in zip(views, outcomes, strict=True):
+                verdict = task.verify(puzzles[view.puzzle_index], answer)
+                tried[view.puzzle_index].append(Attempt(answer, verdict, segs, q, view.description))
+                seconds[view.puzzle_index] += elapsed
+            if progress is not None and attempt == 0:
+                progress(min(start + batch_size, len(todo)), len(todo))
+
+    for i in pending:
+        winner = _choose(task, tried[i])
+        best = tried[i][winner]
+        solutions[i] = Solution(puzzles[i], best.answer, best.verdict, best.segments, best.q_halt, seconds[i],
+                                attempts=tried[i], winner=winner, candidates=_rank_candidates(tried[i]))
+    return [s for s in solutions if s is not None]

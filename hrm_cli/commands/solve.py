@@ -1,0 +1,218 @@
+"""`hrm solve`: puzzles in, verified answers out."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from hrm_cli import exit_codes
+from hrm_cli.output import get_printer
+
+SCHEMA_VERSION = 1
+
+
+def _text_form(task, grid, puzzle):  # noqa: ANN001, ANN202 - str or list of rows
+    """The answer in the same text form the task parses (Sudoku 81 chars, Maze lines, ARC rows)."""
+    import numpy as np
+
+    if task.name == "sudoku":
+        return "".join(str(int(v)) if v else "." for v in np.asarray(grid).reshape(-1))
+    if task.name == "maze":
+        return task.format(grid, puzzle)
+    return np.asarray(grid).astype(int).tolist()
+
+
+def _record(task, solution, loaded) -> dict:  # noqa: ANN001
+    puzzle = solution.puzzle
+    rejected = solution.segments == 0 and not solution.attempts
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "task": task.name,
+        "name": puzzle.name,
+        "input": _text_form(task, puzzle.grid, puzzle),
+        "answer": None if rejected else _text_form(task, solution.answer, puzzle),
+        "verified": bool(solution.verdict.ok),
+        "checkable": bool(solution.verdict.checkable),
+        "status": _status(solution),
+        "violations": solution.verdict.violations,
+        "segments": solution.segments,
+        "q_halt": round(solution.q_halt, 6),
+        "seconds": round(solution.seconds, 6),
+        "attempts": len(solution.attempts),
+        "winning_attempt": solution.winner if solution.attempts else None,
+        "weights": str(loaded.path) if loaded is not None else None,
+    }
+    if task.name == "arc":
+        record["candidates"] = [_text_form(task, c, puzzle) for c in solution.candidates[:2]]
+    return record
+
+
+def _status(solution) -> str:  # noqa: ANN001
+    if solution.segments == 0 and not solution.attempts:
+        return "rejected"
+    if solution.verdict.ok:
+        return "solved"
+    return "unverified" if not solution.verdict.checkable else "unsolved"
+
+
+def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: ANN001
+    from rich.text import Text
+
+    from hrm_cli.boards import arc_demos, side_by_side
+
+    printer = get_printer()
+    status = _status(solution)
+    title = {"solved": "answer (verified)", "unsolved": "best attempt (UNSOLVED)",
+             "unverified": "answer (no known output)", "rejected": "rejected"}[status]
+    if total > 1:
+        printer.result(Text(f"# {solution.puzzle.name or index + 1}", style="bold"))
+    if task.name == "arc" and printer.verbose:
+        printer.result(arc_demos(solution.puzzle))
+    printer.result(side_by_side(task.name, solution.puzzle, solution.answer, title))
+    line = Text()
+    if status == "solved":
+        line.append("✓ solved and verified", style="bold green")
+    elif status == "rejected":
+        line.append("✗ rejected before solving: the givens already conflict", style="bold red")
+    elif status == "unverified":
+        line.append("? answer given, but there is no known output to check it against", style="bold yellow")
+    else:
+        line.append("✗ unsolved: the verifier rejects the best attempt", style="bold red")
+    if solution.attempts:
+        line.append(f"  ·  {solution.segments} segment{'s' if solution.segments != 1 else ''}"
+                    f"  ·  q_halt {solution.q_halt:.2f}  ·  {solution.seconds:.2f} s")
+        if len(solution.attempts) > 1:
+            line.append(f"  ·  attempt {solution.winner + 1} of {len(solution.attempts)} won"
+                        f" ({solution.attempts[solution.winner].description})")
+    printer.result(line)
+    for violation in solution.verdict.violations[:8] if status in ("unsolved", "rejected") else []:
+        printer.result(Text(f"  - {violation}", style="red"))
+
+
+def _summary(solutions, elapsed: float) -> str:  # noqa: ANN001
+    counts = {"solved": 0, "unsolved": 0, "unverified": 0, "rejected": 0}
+    for s in solutions:
+        counts[_status(s)] += 1
+    per = elapsed / max(1, len(solutions))
+    parts = [f"{counts['solved']}/{len(solutions)} solved and verified"]
+    parts += [f"{n} {k}" for k, n in counts.items() if k != "solved" and n]
+    return ", ".join(parts) + f" · {per * 1000:.0f} ms per puzzle"
+
+
+def _exit_code(solutions) -> int:  # noqa: ANN001
+    statuses = {_status(s) for s in solutions}
+    if "rejected" in statuses:
+        return exit_codes.USAGE_ERROR
+    if "unsolved" in statuses:
+        return exit_codes.UNSOLVED
+    return exit_codes.OK
+
+
+def _save_pngs(task, solutions, png: Path) -> None:  # noqa: ANN001
+    from hrm.imaging.render import save_png
+
+    for i, s in enumerate(solutions):
+        path = png if len(solutions) == 1 else png.with_name(f"{png.stem}-{i + 1}{png.suffix or '.png'}")
+        save_png(task.name, s.puzzle, s.answer, path)
+        get_printer().info(f"wrote {path}")
+
+
+def _read_only(task, puzzles, as_json: bool) -> None:  # noqa: ANN001
+    from hrm_cli.boards import board
+
+    printer = get_printer()
+    for p in puzzles:
+        if as_json:
+            printer.json_line(json.dumps({"schema_version": SCHEMA_VERSION, "task": task.name, "name": p.name,
+                                          "input": _text_form(task, p.grid, p)}))
+        else:
+            printer.result(board(task.name, p.grid, p))
+            printer.result(task.format(p.grid, p) if task.name != "arc" else "")
+
+
+def _show_read(task, puzzles) -> None:  # noqa: ANN001
+    from hrm_cli.boards import board
+
+    printer = get_printer()
+    for p in puzzles:
+        printer.info(f"read from {p.name}:")
+        printer.info(board(task.name, p.grid, p))
+        conf = p.extra.get("read_confidence")
+        if conf is not None and float(conf.min()) < 0.9:
+            printer.info(f"lowest digit confidence {float(conf.min()):.2f}: check the grid above "
+                         "(fix it in a text file and solve that if it is wrong)")
+
+
+def solve(
+    files: list[str] = typer.Argument(None, help="Puzzle files, folders or images; '-' or nothing reads stdin."),
+    task: str = typer.Option(None, "--task", "-t", help="sudoku, maze or arc (default: detected from the content)."),
+    weights: Path = typer.Option(None, "--weights", "-w", help="Weights file (default: the shipped model for the task)."),
+    device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
+    max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
+                                     help="Segment limit (default: the model's training Mmax; more = more thinking)."),
+    adaptive: bool = typer.Option(True, "--adaptive/--fixed",
+                                  help="Stop each puzzle when the model halts, or always run max segments."),
+    attempts: int = typer.Option(1, "--attempts", "-k", min=1,
+                                 help="Trajectories per puzzle (symmetry views); the verifier picks the answer."),
+    noise: float = typer.Option(0.0, "--noise", min=0.0, help="Latent noise per segment for extra attempts (e.g. 0.05)."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Puzzles per model batch."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per puzzle on stdout."),
+    png: Path = typer.Option(None, "--png", help="Also render the solution(s) to this PNG file."),
+    show_read: bool = typer.Option(False, "--show-read", help="Print what was read from an image before solving."),
+    read_only: bool = typer.Option(False, "--read-only", help="Only read and print the puzzle(s); do not solve."),
+) -> None:
+    """Solve puzzles and verify the answers."""
+    from hrm.solver import solve as solve_puzzles
+    from hrm.weights import load_model
+    from hrm_cli.inputs import read_puzzles
+
+    printer = get_printer()
+    puzzle_task, puzzles = read_puzzles(files or None, task)
+    if read_only:
+        _read_only(puzzle_task, puzzles, as_json)
+        raise typer.Exit(exit_codes.OK)
+    if show_read:
+        _show_read(puzzle_task, puzzles)
+    loaded = load_model(weights, puzzle_task.name, device)
+    printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "
+                  f"on {loaded.device}")
+
+    started = time.perf_counter()
+    solutions = _solve_with_progress(solve_puzzles, loaded, puzzle_task, puzzles, max_segments=max_segments,
+                                     adaptive=adaptive, attempts=attempts, noise=noise, batch_size=batch_size)
+    elapsed = time.perf_counter() - started
+
+    for i, s in enumerate(solutions):
+        if as_json:
+            printer.json_line(json.dumps(_record(puzzle_task, s, loaded)))
+        elif len(solutions) <= 5 or printer.verbose:
+            _print_solution(puzzle_task, s, i, len(solutions))
+    if not as_json and len(solutions) > 5 and not printer.verbose:
+        for s in solutions:
+            answer = _text_form(puzzle_task, s.answer, s.puzzle) if puzzle_task.name == "sudoku" else ""
+            printer.result(f"{_status(s):<10} {s.puzzle.name}  {answer}")
+    if len(solutions) > 1:
+        printer.info(_summary(solutions, elapsed))
+    if png is not None:
+        _save_pngs(puzzle_task, solutions, png)
+    raise typer.Exit(_exit_code(solutions))
+
+
+def _solve_with_progress(solve_puzzles, loaded, task, puzzles, **kwargs):  # noqa: ANN001, ANN202
+    printer = get_printer()
+    if len(puzzles) < 2 * kwargs["batch_size"] or not printer.show_progress:
+        return solve_puzzles(loaded, task, puzzles, **kwargs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=printer.err, transient=True) as bar:
+        job = bar.add_task("solve", total=len(puzzles))
+        return solve_puzzles(loaded, task, puzzles, progress=lambda done, total: bar.update(job, completed=done),
+                             **kwargs)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(no_args_is_help=False)(solve)

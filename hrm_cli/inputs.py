@@ -1,0 +1,81 @@
+"""Read puzzles from files, folders, images or stdin, and pick the task by flag or by content."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from hrm.errors import HRMError, PuzzleParseError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+TEXT_SUFFIXES = {".txt", ".json", ".csv", ".sdk", ".maze", ""}
+MAX_TEXT_BYTES = 200 * 1024 * 1024
+
+
+def _expand(paths: list[str]) -> list[str]:
+    files: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if p != "-" and path.is_dir():
+            inside = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | TEXT_SUFFIXES
+                            and not f.name.startswith("."))
+            if not inside:
+                raise HRMError(f"{p}: folder holds no puzzle files (.txt, .json, .csv or images)")
+            files.extend(str(f) for f in inside)
+        else:
+            files.append(p)
+    return files
+
+
+def _read_text(path: str) -> tuple[str, str]:
+    if path == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise HRMError("no puzzle given", hint="pass a FILE, or pipe a puzzle into `hrm solve -`")
+        return sys.stdin.read(), "<stdin>"
+    file = Path(path)
+    if not file.exists():
+        raise HRMError(f"{path}: no such file")
+    if file.stat().st_size > MAX_TEXT_BYTES:
+        raise HRMError(f"{path}: file is too large ({file.stat().st_size} bytes) for a puzzle file")
+    data = file.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise PuzzleParseError("not a text file (binary data)", source=path)
+    try:
+        return data.decode("utf-8-sig"), path
+    except UnicodeDecodeError as exc:
+        raise PuzzleParseError(f"not UTF-8 text (byte {exc.start})", source=path) from None
+
+
+def _read_one(path: str, task_name: str | None):  # noqa: ANN202 - (Task, list[Puzzle])
+    from hrm.tasks import detect_task, get_task
+
+    if path != "-" and Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        from hrm.imaging.read import read_image
+
+        puzzles = read_image(path, task_name)
+        return get_task(puzzles[0].task), puzzles
+    text, source = _read_text(path)
+    if not text.strip():
+        raise PuzzleParseError("the file is empty", source=source)
+    task = get_task(task_name) if task_name else detect_task(text)
+    puzzles = task.parse(text, source)
+    if not puzzles:
+        raise PuzzleParseError("no puzzle found", source=source)
+    return task, puzzles
+
+
+def read_puzzles(paths: str | list[str] | None, task: str | None = None):  # noqa: ANN201 - (Task, list[Puzzle])
+    """All puzzles from the given paths ('-' or None = stdin); every puzzle must be of one task."""
+    if paths is None:
+        paths = ["-"]
+    elif isinstance(paths, str):
+        paths = [paths]
+    found_task, puzzles = None, []
+    for path in _expand(list(paths)):
+        file_task, file_puzzles = _read_one(path, task)
+        if found_task is not None and file_task.name != found_task.name:
+            raise HRMError(f"{path} holds {file_task.name} puzzles but earlier inputs hold {found_task.name}",
+                           hint="solve one kind of puzzle per command, or pass --task")
+        found_task = file_task
+        puzzles.extend(file_puzzles)
+    return found_task, puzzles
