@@ -28,6 +28,9 @@ def atomic_write(path: Path, write) -> None:  # noqa: ANN001 - write(tmp_path) c
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # temp files may be created private; the result should not be
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -1,0 +1,97 @@
+"""Turn a model into portable files: a clean safetensors bundle, ONNX of one segment, an HTML replay."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hrm.checkpoint import atomic_write, save_model
+from hrm.errors import HRMError
+from hrm.model import HRM
+
+ONNX_INPUTS = ["z_H", "z_L", "inputs", "puzzle_identifiers"]
+ONNX_OUTPUTS = ["z_H_out", "z_L_out", "logits", "q_logits"]
+
+
+class SegmentStep(torch.nn.Module):
+    """One deep-supervision segment as a pure function of the carry: what the ONNX file computes.
+
+    Run it Mmax times, feeding z_H_out/z_L_out back as z_H/z_L; start from initial_state (stored in
+    the ONNX metadata as H_init/L_init)."""
+
+    def __init__(self, model: HRM) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, z_H: torch.Tensor, z_L: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor):
+        data = {"inputs": inputs, "puzzle_identifiers": puzzle_identifiers}
+        return self.model.segment(z_H, z_L, data)
+
+
+def export_safetensors(model: HRM, metadata: dict[str, str], out: Path, dtype: torch.dtype) -> None:
+    keep = {k: v for k, v in metadata.items() if k not in ("format_version", "hrm_config", "task", "dtype")}
+    save_model(out, model, keep, dtype=dtype)
+
+
+def export_onnx(model: HRM, out: Path, opset: int = 17) -> None:
+    """ONNX graph of one segment with the carry as inputs and outputs (fp32, dynamic batch)."""
+    model = model.float().cpu().eval()
+    step = SegmentStep(model)
+    z_H, z_L = model.initial_state(1)
+    inputs = torch.ones(1, model.config.seq_len, dtype=torch.int32)
+    ids = torch.zeros(1, dtype=torch.int32)
+    axes = {name: {0: "batch"} for name in ONNX_INPUTS + ONNX_OUTPUTS}
+
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(step, (z_H, z_L, inputs, ids), str(tmp), input_names=ONNX_INPUTS,
+                              output_names=ONNX_OUTPUTS, dynamic_axes=axes, opset_version=opset, dynamo=False)
+        _add_onnx_metadata(tmp, model)
+
+    atomic_write(out, write)
+
+
+def _add_onnx_metadata(path: Path, model: HRM) -> None:
+    try:
+        import onnx
+    except ImportError:  # the graph is complete without it; metadata is a convenience
+        return
+    proto = onnx.load(str(path))
+    entries = {"hrm_config": model.config.to_json(),
+               "H_init": json.dumps(model.H_init.tolist()), "L_init": json.dumps(model.L_init.tolist()),
+               "usage": "run Mmax times: (z_H, z_L) <- (z_H_out, z_L_out); answer = argmax(logits)"}
+    for key, value in entries.items():
+        prop = proto.metadata_props.add()
+        prop.key, prop.value = key, value
+    onnx.save(proto, str(path))
+
+
+def frames_to_json(task_name: str, puzzle, frames) -> dict:  # noqa: ANN001
+    """A replay as plain JSON: the puzzle and each segment's answer, confidence and q_halt."""
+    def grid(a: np.ndarray) -> list:
+        return np.asarray(a).round(3).tolist()
+
+    return {"task": task_name, "puzzle": grid(puzzle.grid),
+            "solution": None if puzzle.solution is None else grid(puzzle.solution),
+            "frames": [{"segment": f.segment, "answer": grid(f.answer), "confidence": grid(f.confidence),
+                        "changed": np.asarray(f.changed).astype(int).tolist(), "q_halt": round(f.q_halt, 4),
+                        "halted": f.halted, "ok": f.verdict.ok, "violations": len(f.verdict.violations),
+                        "accuracy": f.accuracy} for f in frames]}
+
+
+def export_html(task_name: str, puzzle, frames, out: Path) -> None:  # noqa: ANN001
+    """A self-contained HTML page that replays the solve segment by segment (no network, no server)."""
+    template = (Path(__file__).parent / "replay.html").read_text()
+    payload = json.dumps(frames_to_json(task_name, puzzle, frames)).replace("</", "<\\/")
+    page = template.replace("/*REPLAY_DATA*/null", payload)
+    atomic_write(out, lambda tmp: tmp.write_text(page))
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in ("safetensors", "onnx", "gif", "html"):
+        raise HRMError(f"unknown export format '{fmt}'", hint="choose safetensors, onnx, gif or html")

@@ -1,0 +1,86 @@
+"""`hrm export`: weights to a clean bundle, ONNX of one segment, or a GIF/HTML replay of a solve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hrm.errors import HRMError
+from hrm_cli.output import get_printer
+
+
+def export(
+    weights: Path = typer.Argument(..., help="Weights file (.safetensors) to export."),
+    fmt: str = typer.Option("safetensors", "--format", "-f", help="safetensors, onnx, gif or html."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output file (default: next to the weights)."),
+    dtype: str = typer.Option("bf16", "--dtype", help="safetensors only: bf16 (half the size) or fp32."),
+    puzzle: str = typer.Option(None, "--puzzle", "-p", help="gif/html: the puzzle file whose solve is replayed."),
+    max_segments: int = typer.Option(None, "--max-segments", "-m", min=1, help="gif/html: segments to record."),
+    check: bool = typer.Option(True, "--check/--no-check", help="onnx: compare with PyTorch in onnxruntime."),
+) -> None:
+    """Export weights or a solve trace to portable files."""
+    import torch
+
+    from hrm.export import check_format, export_html, export_onnx, export_safetensors
+    from hrm.weights import load_model
+
+    check_format(fmt)
+    printer = get_printer()
+    loaded = load_model(weights, None, "cpu")
+    suffix = {"safetensors": f".{dtype}.safetensors", "onnx": ".onnx", "gif": ".gif", "html": ".html"}[fmt]
+    out = out or weights.with_name(weights.name.removesuffix(".safetensors") + suffix)
+    if fmt == "safetensors":
+        if dtype not in ("bf16", "fp32"):
+            raise HRMError(f"unknown --dtype '{dtype}'", hint="choose bf16 or fp32")
+        export_safetensors(loaded.model, loaded.metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
+    elif fmt == "onnx":
+        export_onnx(loaded.model, out)
+        if check:
+            error = _check_onnx(loaded.model, out)
+            printer.info(f"onnxruntime agrees with PyTorch: max |difference| {error:.2e}")
+    else:
+        _export_trace(loaded, fmt, out, puzzle, max_segments, export_html)
+    printer.info(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def _export_trace(loaded, fmt: str, out: Path, puzzle_path: str | None, max_segments, export_html) -> None:  # noqa: ANN001
+    from hrm.solver import frames
+    from hrm_cli.inputs import read_puzzles
+
+    if not puzzle_path:
+        raise HRMError(f"--format {fmt} replays a solve: pass --puzzle FILE")
+    task, puzzles = read_puzzles(puzzle_path, loaded.task_name)
+    trace = list(frames(loaded, task, puzzles[0], max_segments=max_segments, record_inner=False))
+    if fmt == "gif":
+        from hrm.imaging.render import save_gif
+
+        save_gif(task.name, puzzles[0], trace, out)
+    else:
+        export_html(task.name, puzzles[0], trace, out)
+
+
+def _check_onnx(model, path: Path) -> float:  # noqa: ANN001
+    import numpy as np
+    import torch
+
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        get_printer().info("onnxruntime is not installed: skipped the check (pip install onnxruntime)")
+        return float("nan")
+    from hrm.export import SegmentStep
+
+    z_H, z_L = model.initial_state(2)
+    inputs = torch.randint(1, model.config.vocab_size, (2, model.config.seq_len), dtype=torch.int32)
+    ids = torch.zeros(2, dtype=torch.int32)
+    with torch.no_grad():
+        expected = SegmentStep(model)(z_H, z_L, inputs, ids)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"z_H": z_H.numpy(), "z_L": z_L.numpy(), "inputs": inputs.numpy(),
+                             "puzzle_identifiers": ids.numpy()})
+    return max(float(np.abs(g - e.numpy()).max()) for g, e in zip(got, expected, strict=True))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)
