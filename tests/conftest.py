@@ -1,0 +1,47 @@
+"""Shared fixtures. Paths: the shared data sits next to the repository (/work/shared/data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hrm.tasks import get_task
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+EXAMPLES_DIR = REPO_DIR / "examples"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder; tests that need it are skipped (with the path) when it is absent."""
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"shared data not found at {DATA_DIR}")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return EXAMPLES_DIR
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def sudoku_task():
+    return get_task("sudoku")
+
+
+@pytest.fixture(scope="session")
+def maze_task():
+    return get_task("maze")
+
+
+@pytest.fixture(scope="session")
+def arc_task():
+    return get_task("arc")
