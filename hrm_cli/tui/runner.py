@@ -1,0 +1,132 @@
+"""How frames flow: a source of frames per attempt, the worker body that posts them, and the
+timeline that stores them so playback (speed, pause, scrubbing) is independent of model speed.
+
+Nothing here imports torch: `model_source` imports the engine only when the first attempt runs,
+and tests pass any callable that yields `Frame`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from hrm.solver import Frame
+from hrm.tasks.base import Puzzle
+from hrm_cli.tui.messages import SolverDone, SolverFrame, SolverStarted
+
+# attempt index -> the frames of that attempt, one per segment (attempt 0 is the plain run)
+FrameSource = Callable[[int], Iterator[Frame]]
+
+ATTEMPT_NOISE = 0.05  # input-embedding noise for attempts after the first (issue 5)
+
+
+@dataclass
+class Session:
+    """One puzzle to watch and where its frames come from."""
+
+    puzzle: Puzzle
+    source: FrameSource
+    attempts: int = 1
+    max_segments: int | None = None
+    l_cycles: int | None = None       # L calls per H cycle, to mark H updates in the H/L view
+    label: str = ""                   # shown in the header, e.g. "sudoku-v1 on easy.txt:1"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def model_source(loaded: Any, task: Any, puzzle: Puzzle, max_segments: int | None) -> FrameSource:
+    """Frames from a loaded model: attempt 0 is the plain run, attempt k > 0 adds noise with seed k."""
+
+    def run(attempt: int) -> Iterator[Frame]:
+        from hrm.solver import frames
+
+        noise = ATTEMPT_NOISE if attempt > 0 else 0.0
+        return frames(loaded, task, puzzle, max_segments=max_segments, noise=noise, seed=attempt,
+                      record_inner=True)
+
+    return run
+
+
+def pump_frames(source: FrameSource, run: int, attempt: int, post: Callable[[Message], Any],
+                cancelled: Callable[[], bool]) -> int:
+    """Worker body: post every frame of one attempt; stop between segments once cancelled.
+
+    Returns the number of frames posted. Exceptions propagate so the worker's ERROR state reports them.
+    """
+    post(SolverStarted(run, attempt))
+    stream = source(attempt)
+    count = 0
+    try:
+        for frame in stream:
+            if cancelled():
+                return count
+            post(SolverFrame(run, attempt, frame))
+            count += 1
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # let a generator release the model's tensors now, not at garbage collection
+    if not cancelled():
+        post(SolverDone(run, attempt, count))
+    return count
+
+
+class Timeline:
+    """Frames per attempt and a playhead into the current attempt's frames (-1: the bare question)."""
+
+    def __init__(self, attempts: int) -> None:
+        self.attempts = max(1, attempts)
+        self.frames: dict[int, list[Frame]] = {k: [] for k in range(self.attempts)}
+        self.complete: set[int] = set()
+        self.attempt = 0
+        self.playhead = -1
+
+    @property
+    def current(self) -> list[Frame]:
+        return self.frames[self.attempt]
+
+    @property
+    def frame(self) -> Frame | None:
+        return self.current[self.playhead] if self.playhead >= 0 else None
+
+    @property
+    def at_end(self) -> bool:
+        return self.playhead >= len(self.current) - 1
+
+    def add(self, attempt: int, frame: Frame) -> None:
+        self.frames[attempt].append(frame)
+
+    def finish(self, attempt: int) -> None:
+        self.complete.add(attempt)
+
+    def clear(self, attempt: int) -> None:
+        """Forget an attempt's frames before running it again."""
+        self.frames[attempt] = []
+        self.complete.discard(attempt)
+        if attempt == self.attempt:
+            self.playhead = -1
+
+    def forward(self) -> bool:
+        if self.at_end:
+            return False
+        self.playhead += 1
+        return True
+
+    def back(self) -> bool:
+        if self.playhead < 0:
+            return False
+        self.playhead -= 1
+        return True
+
+    def rewind(self) -> None:
+        self.playhead = 0 if self.current else -1
+
+    def jump_to_end(self) -> None:
+        self.playhead = len(self.current) - 1
+
+    def next_attempt(self) -> int:
+        self.attempt = (self.attempt + 1) % self.attempts
+        self.rewind()
+        return self.attempt

@@ -1,0 +1,1 @@
+"""Widgets of `hrm watch`: the board (Line API), the side panel and its charts."""

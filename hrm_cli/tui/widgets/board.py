@@ -1,0 +1,120 @@
+"""The puzzle board: one widget for every task, drawn with the Line API.
+
+A 30x30 maze or ARC grid is 900 cells, far too many for a widget each, so the board renders whole
+rows (`render_line`) from a cached drawing that is rebuilt when the frame or the size changes.
+Colours come from the `board--*` component classes in hrm.tcss.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color
+from textual.strip import Strip
+from textual.widget import Widget
+
+from hrm.solver import Frame
+from hrm.tasks.base import Puzzle
+from hrm_cli.tui.widgets import cells
+from hrm_cli.tui.widgets.cells import FULL, HALF, BoardView, Paint
+
+
+class Board(Widget):
+    COMPONENT_CLASSES = {
+        "board--grid", "board--given", "board--digit", "board--faint", "board--changed", "board--wrong",
+        "board--wall", "board--open", "board--start", "board--goal", "board--path", "board--caption",
+    }
+
+    def __init__(self, puzzle: Puzzle, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.puzzle = puzzle
+        self.view: BoardView = cells.board_view(puzzle, None)
+        self._drawing: list[Strip] | None = None
+
+    def show(self, frame: Frame | None) -> None:
+        """Draw `frame` (None: the bare question before the first segment)."""
+        self.view = cells.board_view(self.puzzle, frame)
+        self._invalidate()
+
+    def rows_text(self) -> list[str]:
+        """The board as plain text, one string per terminal row (for tests and debugging)."""
+        return [strip.text for strip in self._layout()]
+
+    def render_line(self, y: int) -> Strip:
+        drawing = self._layout()
+        return drawing[y] if y < len(drawing) else Strip.blank(self.size.width, self.rich_style)
+
+    def on_resize(self) -> None:
+        self._invalidate()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._drawing = None
+        self.refresh()
+
+    def _layout(self) -> list[Strip]:
+        if self._drawing is None:
+            width, height = self.size
+            self._drawing = cells.centre(self._draw(width, height), width, height, self.rich_style)
+        return self._drawing
+
+    def _draw(self, width: int, height: int) -> list[Strip]:
+        paint = self._paint()
+        if self.view.task == "sudoku":
+            cell_w, cell_h = cells.sudoku_cell_size(width, height)
+            return cells.sudoku_strips(self.view, paint, cell_w, cell_h)
+        if self.view.task == "maze":
+            rows, cols = self.view.question.shape
+            mode = FULL if _fits(cells.pixel_size(rows, cols, FULL), width, height) else HALF
+            return cells.pixel_strips(cells.maze_colours(self.view, paint), mode)
+        return self._draw_arc(paint, width, height)
+
+    def _draw_arc(self, paint: Paint, width: int, height: int) -> list[Strip]:
+        """Input and answer side by side; the answer alone when the terminal is too small for both."""
+        for mode in (FULL, HALF):
+            drawing = cells.hstack([self._arc_input(paint, mode), self._arc_answer(paint, mode)], 3,
+                                   self.rich_style)
+            if _fits((drawing[0].cell_length, len(drawing)), width, height):
+                return drawing
+        return self._arc_answer(paint, HALF)
+
+    def _arc_input(self, paint: Paint, mode: str) -> list[Strip]:
+        grid = self.view.question
+        strips = cells.pixel_strips(cells.arc_colours(grid, None, paint), mode)
+        caption = f"input {grid.shape[0]}×{grid.shape[1]}"
+        return cells.captioned(caption, strips, paint.caption, self.rich_style)
+
+    def _arc_answer(self, paint: Paint, mode: str) -> list[Strip]:
+        view = self.view
+        if view.answer is None:
+            waiting = Strip([Segment("waiting for the model…", paint.caption)])
+            return cells.captioned("answer", [waiting], paint.caption, self.rich_style)
+        colours = cells.arc_colours(view.answer, view.confidence, paint)
+        strips = cells.pixel_strips(colours, mode, view.changed)
+        caption = f"answer {view.answer.shape[0]}×{view.answer.shape[1]}"
+        return cells.captioned(caption, strips, paint.caption, self.rich_style)
+
+    def _paint(self) -> Paint:
+        def fg(name: str) -> Color:
+            style = self.get_component_rich_style(f"board--{name}")
+            return Color.from_rich_color(style.color) if style.color else Color.parse("white")
+
+        background = self.styles.background if self.styles.background.a else Color(0, 0, 0)
+        changed = self.get_component_rich_style("board--changed")
+        return Paint(
+            background=background,
+            grid=self.get_component_rich_style("board--grid") + Style(bgcolor=background.rich_color),
+            given=self.get_component_rich_style("board--given"),
+            digit=fg("digit"), faint=fg("faint"),
+            changed=Color.from_rich_color(changed.bgcolor) if changed.bgcolor else fg("changed"),
+            fresh=fg("changed"),
+            wrong=fg("wrong"), wall=fg("wall"), open=fg("open"), start=fg("start"), goal=fg("goal"),
+            path=fg("path"), caption=self.get_component_rich_style("board--caption"),
+        )
+
+
+def _fits(size: tuple[int, int], width: int, height: int) -> bool:
+    return size[0] <= width and size[1] <= height
