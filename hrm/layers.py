@@ -51,7 +51,8 @@ class CastedLinear(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = False) -> None:
         super().__init__()
-        self.weight = nn.Parameter(trunc_normal_(torch.empty(out_features, in_features), std=1 / math.sqrt(in_features)))
+        weight = torch.empty(out_features, in_features)
+        self.weight = nn.Parameter(trunc_normal_(weight, std=1 / math.sqrt(in_features)))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

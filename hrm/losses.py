@@ -24,7 +24,8 @@ def log_stablemax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return torch.log(s / s.sum(dim=dim, keepdim=True))
 
 
-def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
+                            ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
     """Per-token loss [B, S] (0 at ignored positions), computed in float64."""
     logprobs = log_stablemax(logits.to(torch.float64))
     valid = labels != ignore_index

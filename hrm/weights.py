@@ -48,7 +48,8 @@ def default_weights(task: str) -> Path:
 
 def load_model(weights: str | Path | None = None, task: str | None = None, device: str = "auto") -> LoadedModel:
     """Load weights (default: the shipped ones for `task`) onto `device` ('auto' picks CUDA if present)."""
-    from hrm.checkpoint import card, load_model as load_file
+    from hrm.checkpoint import card
+    from hrm.checkpoint import load_model as load_file
     from hrm.device import resolve_device
 
     if weights is None:

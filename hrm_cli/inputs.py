@@ -17,8 +17,9 @@ def _expand(paths: list[str]) -> list[str]:
     for p in paths:
         path = Path(p)
         if p != "-" and path.is_dir():
-            inside = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | TEXT_SUFFIXES
-                            and not f.name.startswith("."))
+            known = IMAGE_SUFFIXES | TEXT_SUFFIXES
+            inside = sorted(f for f in path.iterdir()
+                            if f.is_file() and f.suffix.lower() in known and not f.name.startswith("."))
             if not inside:
                 raise HRMError(f"{p}: folder holds no puzzle files (.txt, .json, .csv or images)")
             files.extend(str(f) for f in inside)

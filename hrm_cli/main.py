@@ -44,7 +44,8 @@ def _global_options(
     no_progress: bool = typer.Option(False, "--no-progress", help="Never draw progress bars (also HRM_NO_PROGRESS=1)."),
     color: str = typer.Option("auto", "--color", help="Colour output: auto, always or never (NO_COLOR is honoured)."),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors (also HRM_DEBUG=1)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
 ) -> None:
     global _debug
     _debug = debug or bool(os.environ.get("HRM_DEBUG"))

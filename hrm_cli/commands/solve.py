@@ -149,7 +149,7 @@ def _show_read(task, puzzles) -> None:  # noqa: ANN001
 def solve(
     files: list[str] = typer.Argument(None, help="Puzzle files, folders or images; '-' or nothing reads stdin."),
     task: str = typer.Option(None, "--task", "-t", help="sudoku, maze or arc (default: detected from the content)."),
-    weights: Path = typer.Option(None, "--weights", "-w", help="Weights file (default: the shipped model for the task)."),
+    weights: Path = typer.Option(None, "--weights", "-w", help="Weights file (default: the shipped model)."),
     device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
                                      help="Segment limit (default: the model's training Mmax; more = more thinking)."),
@@ -157,7 +157,7 @@ def solve(
                                   help="Stop each puzzle when the model halts, or always run max segments."),
     attempts: int = typer.Option(1, "--attempts", "-k", min=1,
                                  help="Trajectories per puzzle (symmetry views); the verifier picks the answer."),
-    noise: float = typer.Option(0.0, "--noise", min=0.0, help="Latent noise per segment for extra attempts (e.g. 0.05)."),
+    noise: float = typer.Option(0.0, "--noise", min=0.0, help="Latent noise per segment (e.g. 0.05)."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Puzzles per model batch."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per puzzle on stdout."),
     png: Path = typer.Option(None, "--png", help="Also render the solution(s) to this PNG file."),

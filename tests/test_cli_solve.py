@@ -1,0 +1,140 @@
+"""`hrm solve` through the real entry point: outputs, JSON schema and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from hrm.checkpoint import save_model
+from hrm.config import get_preset
+from hrm.model import HRM
+from tests.cli_helpers import run_cli
+
+EASY = "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......"
+
+
+@pytest.fixture(scope="module")
+def untrained_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    save_model(path, HRM(get_preset("trm-sudoku-tiny").with_overrides(halt_max_steps=2)))
+    return path
+
+
+def test_json_schema_and_unsolved_exit_code(capsys, monkeypatch, tmp_path, untrained_weights):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY + "\n" + EASY.replace("4", ".", 1) + "\n")
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "--json")
+    records = [json.loads(line) for line in result.out.splitlines()]
+    assert len(records) == 2
+    for record in records:
+        assert {"task", "input", "answer", "verified", "segments", "q_halt", "seconds"} <= set(record)
+        assert record["task"] == "sudoku" and len(record["input"]) == 81 and len(record["answer"]) == 81
+        assert isinstance(record["verified"], bool) and 1 <= record["segments"] <= 2
+    assert records[0]["input"] == EASY
+    # an untrained model cannot solve it, and says so honestly
+    assert result.code == 1 and not any(r["verified"] for r in records)
+
+
+def test_stdin_is_read(capsys, monkeypatch, untrained_weights):
+    result = run_cli(capsys, monkeypatch, "solve", "-", "-w", str(untrained_weights), "--json", stdin=EASY + "\n")
+    assert json.loads(result.out)["input"] == EASY
+
+
+@pytest.mark.parametrize("content, message", [
+    ("12345\n", "line 1"),
+    ("4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4....x.", "x"),
+])
+def test_bad_puzzle_text_is_one_line_exit_2(capsys, monkeypatch, tmp_path, untrained_weights, content, message):
+    puzzle = tmp_path / "bad.txt"
+    puzzle.write_text(content)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "--task", "sudoku")
+    assert result.code == 2 and result.out == ""
+    assert result.err.strip().count("\n") == 0 and "error" in result.err and "Traceback" not in result.err
+
+
+def test_missing_file_and_missing_weights(capsys, monkeypatch, tmp_path):
+    result = run_cli(capsys, monkeypatch, "solve", str(tmp_path / "nope.txt"))
+    assert result.code == 2 and "no such file" in result.err
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(tmp_path / "missing.safetensors"))
+    assert result.code == 2 and "not found" in result.err
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), env={"HRM_WEIGHTS_DIR": str(tmp_path)})
+    assert result.code == 2 and "manifest" in result.err
+
+
+def test_corrupted_weights_give_a_clear_error(capsys, monkeypatch, tmp_path, untrained_weights):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(untrained_weights.read_bytes()[: untrained_weights.stat().st_size // 2])
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(broken))
+    assert result.code == 2 and "broken.safetensors" in result.err and "Traceback" not in result.err
+
+
+def test_weights_for_another_task_are_refused(capsys, monkeypatch, tmp_path, examples_dir):
+    maze_weights = tmp_path / "maze.safetensors"
+    save_model(maze_weights, HRM(get_preset("trm-maze-tiny")))
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(maze_weights))
+    assert result.code == 2 and "maze model" in result.err
+
+
+def test_conflicting_givens_exit_2_before_solving(capsys, monkeypatch, tmp_path, untrained_weights):
+    grid = list(EASY)
+    grid[1] = "4"  # a second 4 in row 1
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("".join(grid))
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "--json")
+    record = json.loads(result.out)
+    assert result.code == 2 and record["status"] == "rejected" and record["answer"] is None
+    assert any("two 4s" in v for v in record["violations"])
+
+
+def test_no_gpu_when_cuda_is_asked(capsys, monkeypatch, tmp_path, untrained_weights):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "--device", "cuda")
+    assert result.code == 2 and "CUDA" in result.err
+
+
+def test_read_only_prints_the_parsed_grid(capsys, monkeypatch, tmp_path):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "--read-only", "--json")
+    record = json.loads(result.out)
+    assert result.code == 0 and record["input"] == EASY and "answer" not in record
+
+
+def test_help_explains_every_option_and_does_not_import_torch():
+    code = ("import sys; from hrm_cli.main import app; import typer.main as m; "
+            "cmd = m.get_command(app); "
+            "missing = [(n, p.name) for n, c in cmd.commands.items() for p in c.params if not getattr(p, 'help', None)"
+            " and p.param_type_name == 'option' and p.name != 'help']; "
+            "print(missing); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]", f"options without help: {out[0]}"
+    assert out[1] == "False", "building the CLI must not import torch"
+
+
+def test_every_subcommand_has_help():
+    for command in ("solve", "export", "info"):
+        result = subprocess.run([sys.executable, "-m", "hrm_cli", command, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_sudoku_answer_is_printed_with_givens(capsys, monkeypatch, tmp_path, untrained_weights):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights))
+    assert "puzzle" in result.out and "UNSOLVED" in result.out and "segment" in result.out
+    assert np.sum([c.isdigit() for c in result.out]) > 40

@@ -1,0 +1,86 @@
+"""`hrm export` and `hrm info`: ONNX agrees with PyTorch, bf16 bundles reload, replays embed the trace."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hrm.checkpoint import load_model, read_metadata, save_model
+from hrm.config import get_preset
+from hrm.model import HRM
+from tests.cli_helpers import run_cli
+
+EASY = "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(1)
+    path = tmp_path_factory.mktemp("w") / "m.safetensors"
+    save_model(path, HRM(get_preset("hrm-sudoku-tiny").with_overrides(halt_max_steps=3)),
+               {"card": {"description": "test model"}, "train_step": "7"})
+    return path
+
+
+def test_onnx_segment_matches_pytorch(capsys, monkeypatch, tmp_path, weights):
+    ort = pytest.importorskip("onnxruntime")
+    out = tmp_path / "m.onnx"
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "--format", "onnx", "-o", str(out))
+    assert result.code == 0 and "agrees" in result.err
+    model, _ = load_model(weights)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    z_H, z_L = model.initial_state(3)
+    inputs = torch.randint(1, 11, (3, 81), dtype=torch.int32)
+    ids = torch.zeros(3, dtype=torch.int32)
+    feeds = {"z_H": z_H.numpy(), "z_L": z_L.numpy(), "inputs": inputs.numpy(), "puzzle_identifiers": ids.numpy()}
+    with torch.no_grad():
+        for _ in range(3):  # three segments, feeding the carry back, as the metadata says
+            zH, zL, logits, q = model.segment(torch.from_numpy(feeds["z_H"]), torch.from_numpy(feeds["z_L"]),
+                                              {"inputs": inputs, "puzzle_identifiers": ids})
+            got = session.run(None, feeds)
+            np.testing.assert_allclose(got[2], logits.numpy(), atol=1e-4)
+            np.testing.assert_allclose(got[3], q.numpy(), atol=1e-4)
+            feeds["z_H"], feeds["z_L"] = got[0], got[1]
+
+
+def test_bf16_bundle_keeps_card_and_predictions(capsys, monkeypatch, tmp_path, weights):
+    out = tmp_path / "m16.safetensors"
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "-o", str(out))
+    assert result.code == 0
+    assert out.stat().st_size < weights.stat().st_size * 0.6
+    meta = read_metadata(out)
+    assert meta["dtype"] == "bfloat16" and json.loads(meta["card"])["description"] == "test model"
+    full, _ = load_model(weights)
+    half, _ = load_model(out)
+    inputs = {"inputs": torch.randint(1, 11, (4, 81)), "puzzle_identifiers": torch.zeros(4, dtype=torch.int32)}
+    with torch.no_grad():
+        a = full.segment(*full.initial_state(4), inputs)[2]
+        b = half.segment(*half.initial_state(4), inputs)[2]
+    assert (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.95
+
+
+def test_html_replay_embeds_every_segment(capsys, monkeypatch, tmp_path, weights):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    out = tmp_path / "r.html"
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "-f", "html", "-p", str(puzzle), "-o", str(out))
+    assert result.code == 0
+    page = out.read_text()
+    payload = json.loads(page.split("const R = ", 1)[1].split(";\n", 1)[0])
+    assert [f["segment"] for f in payload["frames"]] == [1, 2, 3]
+    assert payload["puzzle"][0][0] == 4
+
+
+def test_trace_export_needs_a_puzzle(capsys, monkeypatch, weights):
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "-f", "html")
+    assert result.code == 2 and "--puzzle" in result.err
+
+
+def test_info_prints_the_card(capsys, monkeypatch, weights):
+    result = run_cli(capsys, monkeypatch, "info", str(weights), "--json")
+    record = json.loads(result.out)
+    assert record["parameters"] == HRM(get_preset("hrm-sudoku-tiny")).num_parameters()
+    assert record["card"]["description"] == "test model" and record["train_step"] == "7"

@@ -1,0 +1,131 @@
+"""The streaming solve core: fixed vs adaptive halting, frames, attempts and rejection of bad givens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hrm.config import get_preset
+from hrm.model import HRM
+from hrm.solver import _choose, frames, iter_steps, solve
+from hrm.tasks import get_task
+from hrm.tasks.base import Verdict
+from hrm.weights import LoadedModel
+
+
+def _model(preset: str = "hrm-sudoku-tiny", **overrides) -> HRM:
+    torch.manual_seed(0)
+    return HRM(get_preset(preset).with_overrides(**overrides)).eval()
+
+
+def _loaded(model: HRM) -> LoadedModel:
+    return LoadedModel(model=model, config=model.config, task_name=model.config.task, path=None, device=model.device)
+
+
+def _set_halt_bias(model: HRM, halt: float, cont: float = 0.0) -> None:
+    with torch.no_grad():
+        model.q_head.bias[0] = halt
+        if model.config.act_continue:
+            model.q_head.bias[1] = cont
+
+
+def _inputs(batch: int = 3) -> np.ndarray:
+    return np.random.default_rng(0).integers(1, 11, size=(batch, 81))
+
+
+def test_fixed_mode_runs_exactly_max_segments():
+    model = _model(halt_max_steps=5)
+    _set_halt_bias(model, 5.0, -5.0)  # would halt at once in adaptive mode
+    steps = list(iter_steps(model, _inputs(), adaptive=False))
+    assert [s.segment for s in steps] == [1, 2, 3, 4, 5]
+    assert steps[-1].halted.all()
+
+
+def test_adaptive_mode_stops_when_the_model_halts():
+    model = _model(halt_max_steps=6)
+    _set_halt_bias(model, 5.0, -5.0)
+    steps = list(iter_steps(model, _inputs(), adaptive=True))
+    assert len(steps) == 1 and steps[0].halted.all()
+    _set_halt_bias(model, -5.0, 5.0)
+    assert len(list(iter_steps(model, _inputs(), adaptive=True))) == 6
+
+
+def test_adaptive_mode_freezes_halted_samples(monkeypatch):
+    """A sample that halted is no longer computed: its prediction stays as it was."""
+    model = _model(halt_max_steps=4)
+    inputs = _inputs(4)
+    inputs[:, 0] = [2, 3, 2, 3]
+    monkeypatch.setattr(model, "_wants_to_halt",
+                        lambda q: torch.zeros(q.shape[0], dtype=torch.bool) | (q.shape[0] == 4)
+                        & torch.tensor([True, False, True, False])[: q.shape[0]])
+    steps = list(iter_steps(model, inputs, adaptive=True))
+    assert steps[0].halted.tolist() == [True, False, True, False]
+    assert len(steps) == 4
+    np.testing.assert_array_equal(steps[-1].tokens[[0, 2]], steps[0].tokens[[0, 2]])
+    np.testing.assert_array_equal(steps[-1].halted, [True, True, True, True])
+
+
+def test_noise_is_seeded():
+    model = _model(halt_max_steps=3)
+    a = [s.confidence for s in iter_steps(model, _inputs(), adaptive=False, noise=0.5, seed=1)]
+    b = [s.confidence for s in iter_steps(model, _inputs(), adaptive=False, noise=0.5, seed=1)]
+    c = [s.confidence for s in iter_steps(model, _inputs(), adaptive=False, noise=0.5, seed=2)]
+    np.testing.assert_array_equal(a[-1], b[-1])
+    assert not np.array_equal(a[-1], c[-1])
+
+
+def test_inner_trace_counts_low_level_calls():
+    model = _model(halt_max_steps=2, H_cycles=2, L_cycles=3)
+    step = next(iter(iter_steps(model, _inputs(2), record_inner=True)))
+    assert step.l_residuals.shape == (2, 6)  # N*T low-level calls per segment
+    assert np.isfinite(step.l_residuals).all()
+
+
+def test_frames_are_task_native(sudoku_task, examples_dir):
+    puzzle = sudoku_task.parse((examples_dir / "sudoku" / "easy_17_clue.txt").read_text())[0]
+    trace = list(frames(_loaded(_model(halt_max_steps=3)), sudoku_task, puzzle))
+    assert [f.segment for f in trace] == [1, 2, 3]
+    assert trace[0].answer.shape == (9, 9) and trace[0].confidence.shape == (9, 9)
+    assert trace[0].changed.all()
+    assert np.array_equal(trace[1].changed, trace[1].answer != trace[0].answer)
+    assert all(0.0 <= f.q_halt <= 1.0 for f in trace)
+
+
+def test_conflicting_givens_are_rejected_before_the_model_runs(sudoku_task, monkeypatch):
+    grid = np.zeros((9, 9), dtype=np.int64)
+    grid[0, 0] = grid[0, 5] = 7
+    puzzle = sudoku_task.parse(sudoku_task.format(grid))[0]
+    model = _model()
+    monkeypatch.setattr(model, "segment", lambda *a, **k: pytest.fail("the model must not run"))
+    [solution] = solve(_loaded(model), sudoku_task, [puzzle])
+    assert not solution.verified and solution.segments == 0
+    assert any("two 7s" in v for v in solution.verdict.violations)
+
+
+def test_attempts_map_views_back_to_the_original_frame(sudoku_task, examples_dir):
+    puzzle = sudoku_task.parse((examples_dir / "sudoku" / "easy_17_clue.txt").read_text())[0]
+    model = _model(halt_max_steps=2)
+    [solution] = solve(_loaded(model), sudoku_task, [puzzle], attempts=3)
+    assert len(solution.attempts) == 3
+    assert [a.description for a in solution.attempts] == ["identity", "view 1", "view 2"]
+    for attempt in solution.attempts:  # an untrained model: answers exist and are judged in the original frame
+        assert attempt.answer.shape == (9, 9)
+        assert attempt.verdict == sudoku_task.verify(puzzle, attempt.answer)
+
+
+def test_choose_prefers_verified_then_votes_then_q_halt():
+    from hrm.solver import Attempt
+
+    sudoku = get_task("sudoku")
+    a = np.zeros((9, 9), dtype=int)
+    b = np.ones((9, 9), dtype=int)
+    attempts = [Attempt(a, Verdict(False), 1, 0.9, ""), Attempt(b, Verdict(True), 1, 0.1, ""),
+                Attempt(a, Verdict(False), 1, 0.8, "")]
+    assert _choose(sudoku, attempts) == 1
+    attempts[1] = Attempt(b, Verdict(False), 1, 0.99, "")
+    assert _choose(sudoku, attempts) == 0  # two votes for `a` beat one confident `b`
+    # ARC's verifier is the answer key: it must never decide
+    arc = get_task("arc")
+    attempts = [Attempt(a, Verdict(False), 1, 0.9, ""), Attempt(b, Verdict(True), 1, 0.1, "")]
+    assert _choose(arc, attempts) == 0
