@@ -82,15 +82,17 @@ def _to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, 
 
 def evaluate(model: HRM, dataset: PuzzleDataset, batch_size: int, limit: int | None = None,
              env: D.DistEnv | None = None, progress: Callable[[int, int], None] | None = None,
-             should_stop: Callable[[], bool] | None = None, arc_voting: bool = False) -> EvalResult:
+             should_stop: Callable[[], bool] | None = None, arc_voting: bool = False,
+             segments: int | None = None) -> EvalResult:
     """Evaluate `model` on `dataset` (every rank calls this; each takes its slice of every batch).
 
     progress(done, total) is called on every rank after each batch with global example counts.
     should_stop() is polled between batches (it must give the same answer on every rank).
+    segments: segments per example (default the model's halt_max_steps, as in training).
     """
     rank, world = (env.rank, env.world_size) if env else (0, 1)
     device = model.device
-    segments = model.config.halt_max_steps
+    segments = segments or model.config.halt_max_steps
     batch_size = max(world, batch_size - batch_size % world)
     indices = eval_indices(dataset, limit)
     local = batch_size // world
@@ -145,7 +147,7 @@ def _evaluate_batch(model: HRM, batch: dict[str, torch.Tensor], segments: int, v
 
     carry = model.initial_carry(batch)
     for seg in range(segments):
-        carry, outputs = model(carry, batch)
+        carry, outputs = model(carry, batch, max_steps=segments)
         preds = outputs["logits"].argmax(-1)
         correct = mask & (preds == labels)
         token_acc = correct.sum(-1).double() / counts.clamp_min(1)

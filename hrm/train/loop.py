@@ -349,6 +349,7 @@ class _Trainer:
                 record[f"train/{key}"] = totals[key] / count
         record["train/count"] = int(totals.get("count", 0))
         self._record(record)
+        self.reporter.metrics(record)
 
     def _record(self, record: dict[str, Any]) -> None:
         if not self.env.is_main:
@@ -356,7 +357,6 @@ class _Trainer:
         self.history.append(record)
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
-        self.reporter.metrics(record)
 
     # ----------------------------------------------------------------------------------------------
     def _should_stop_eval(self) -> Callable[[], bool]:

@@ -1,0 +1,231 @@
+"""`hrm train`: a preset plus key=value overrides, live progress on stderr, a run directory on disk.
+
+    hrm train --task sudoku --preset cpu                  small model, minutes on a laptop CPU
+    hrm train --task sudoku --preset paper lr=7e-5        the reference recipe, one override
+    hrm train --out runs/x --resume                       continue an interrupted run
+    hrm train --task maze --preset paper --nproc 8        8 local GPUs (relaunches via torch.distributed.run)
+    torchrun --nproc-per-node 8 -m hrm_cli train ...      the same, launched by hand (multi-node too)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hrm_cli import exit_codes
+from hrm_cli.output import get_printer
+
+SCHEMA_VERSION = 1
+
+
+class RichReporter:
+    """Draws training progress on stderr: a live bar on a terminal, a status line now and then otherwise."""
+
+    LINE_SECONDS = 15.0
+
+    def __init__(self) -> None:
+        self.printer = get_printer()
+        self.progress = None
+        self.info: dict[str, Any] = {}
+        self.fields = {"loss": "-", "exact": "-", "lr": "-", "speed": "-", "epoch": "0.00"}
+        self._last_line = 0.0
+        self._eval_task = None
+
+    def start(self, info: dict[str, Any]) -> None:
+        self.info = info
+        p = self.printer
+        resumed = f", resuming at step {info['start_step']:,}" if info["start_step"] else ""
+        p.info(f"[bold]training[/] {info['parameters']:,} parameters on {info['device']}"
+               f"{' x' + str(info['world_size']) if info['world_size'] > 1 else ''}: "
+               f"{info['total_steps']:,} steps, eval every {info['eval_every']:,}{resumed}")
+        p.info(f"run directory {info['run_dir']}  (Ctrl-C saves and stops; --resume continues)")
+        if not p.show_progress:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("epoch {task.fields[epoch]}  loss {task.fields[loss]}  exact {task.fields[exact]}  "
+                       "lr {task.fields[lr]}  {task.fields[speed]} ex/s"),
+            TimeRemainingColumn(), console=p.err, refresh_per_second=4)
+        self.progress.start()
+        self._task = self.progress.add_task("train", total=info["stop_at"], completed=info["start_step"],
+                                            **self.fields)
+
+    def step(self, step: int, epoch: float) -> None:
+        self.fields["epoch"] = f"{epoch:.2f}"
+        if self.progress is not None:
+            self.progress.update(self._task, completed=step, epoch=self.fields["epoch"])
+
+    def metrics(self, record: dict[str, Any]) -> None:
+        self.fields.update(loss=f"{record.get('train/loss', float('nan')):.4f}",
+                           exact=f"{record.get('train/exact_accuracy', float('nan')):.3f}",
+                           lr=f"{record['lr']:.2e}", speed=f"{record['examples_per_s']:,.0f}")
+        if self.progress is not None:
+            self.progress.update(self._task, **self.fields)
+            return
+        now = time.monotonic()
+        if now - self._last_line >= self.LINE_SECONDS or record["step"] == self.info.get("stop_at"):
+            self._last_line = now
+            f = self.fields
+            self.printer.info(f"step {record['step']:,}/{self.info.get('stop_at', 0):,}  epoch {f['epoch']}  "
+                              f"loss {f['loss']}  exact {f['exact']}  lr {f['lr']}  {f['speed']} ex/s  "
+                              f"{record['time']:.0f}s")
+
+    def eval_progress(self, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if self._eval_task is None:
+            self._eval_task = self.progress.add_task("eval", total=total, **self.fields)
+        self.progress.update(self._eval_task, completed=done, total=total)
+
+    def eval(self, step: int, result: Any) -> None:
+        if self._eval_task is not None and self.progress is not None:
+            self.progress.remove_task(self._eval_task)
+            self._eval_task = None
+        curve = " ".join(f"{v:.2f}" for v in result.segment_exact_accuracy)
+        self.printer.info(f"[bold]eval[/] step {step:,}: exact [bold]{result.exact_accuracy:.4f}[/] "
+                          f"token {result.token_accuracy:.4f}  adaptive {result.adaptive_exact_accuracy:.4f} "
+                          f"in {result.mean_segments:.2f} segments  ({result.count:,} examples, "
+                          f"{result.seconds:.1f}s)  per segment: {curve}")
+
+    def log(self, message: str) -> None:
+        self.printer.info(message)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def _strip_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--nproc", "--nproc-per-node"):
+            skip = True
+            continue
+        if arg.startswith(("--nproc=", "--nproc-per-node=")):
+            continue
+        out.append(arg)
+    return out
+
+
+def _relaunch(nproc: int, out: Path) -> None:
+    """Rerun this command under torch.distributed.run with `nproc` local processes; exit with its code."""
+    import signal
+
+    from hrm.train.distributed import relaunch_argv
+
+    argv = _strip_nproc(sys.argv[1:])
+    if "--out" not in argv and "-o" not in argv and not any(a.startswith("--out=") for a in argv):
+        argv += ["--out", str(out)]                   # every worker must agree on the run directory
+    command = relaunch_argv(nproc, argv)
+    get_printer().debug(" ".join(command))
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the workers; they save and exit
+    try:
+        code = subprocess.call(command, env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    raise typer.Exit(exit_codes.INTERRUPTED if code in (130, -2) else code)
+
+
+def _default_out(task: str, preset: str) -> Path:
+    return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def train(
+    overrides: list[str] = typer.Argument(None, help="Training options as key=value; model options as "
+                                                     "model.key=value (e.g. lr=3e-4 model.halt_max_steps=8)."),
+    task: str = typer.Option(None, "--task", "-t", help="sudoku, maze or arc (read from the run when resuming)."),
+    preset: str = typer.Option("auto", "--preset", "-p",
+                               help="paper, trm, cpu (or a full name from `hrm presets`); auto: paper on CUDA, "
+                                    "cpu otherwise."),
+    data: Path = typer.Option(None, "--data", help="A built dataset folder (default: the preset's dataset, "
+                                                   "built under data/ on first use)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<preset>-<time>)."),
+    device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its resume.pt."),
+    until: int = typer.Option(None, "--until", min=1, help="Stop (and save) after this step; --resume continues."),
+    nproc: int = typer.Option(1, "--nproc", "--nproc-per-node", min=1,
+                              help="Processes on this machine (one per GPU), via torch.distributed.run."),
+    plot: bool = typer.Option(True, "--plot/--no-plot", help="Write curves.png when training stops."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final summary as JSON on stdout."),
+) -> None:
+    """Train an HRM or TRM with deep supervision and ACT; evaluate, checkpoint, resume."""
+    from hrm.errors import HRMError
+    from hrm.train.config import get_train_preset
+    from hrm.train.distributed import env_ranks
+    from hrm.train.loop import load_run_config
+
+    printer = get_printer()
+    rank, world_size, _ = env_ranks()
+    if resume:
+        if out is None:
+            raise HRMError("--resume needs the run directory", hint="pass --out runs/NAME")
+        config = load_run_config(out)
+        if task is not None and task != config.task:
+            raise HRMError(f"the run in {out} trains {config.task}, not {task}")
+    else:
+        if task is None:
+            raise HRMError("which task should be trained?", hint="pass --task sudoku, maze or arc")
+        if preset == "auto":
+            import torch
+
+            preset = "paper" if torch.cuda.is_available() and device != "cpu" else "cpu"
+            if rank == 0:
+                printer.info(f"preset {task}-{preset} ({'a GPU is present' if preset == 'paper' else 'no GPU'};"
+                             " choose with --preset)")
+        config = get_train_preset(task, preset)
+    config = config.with_overrides(overrides or [])
+    out = out or _default_out(config.task, config.preset or config.task)
+
+    if nproc > 1 and world_size == 1:
+        _relaunch(nproc, out)
+
+    from hrm.train.loop import train as run_training
+
+    result = run_training(config, out, device=device, data_dir=data, resume=resume, until=until,
+                          reporter=RichReporter() if rank == 0 else None)
+    if rank != 0:
+        raise typer.Exit(exit_codes.INTERRUPTED if result.status == "interrupted" else exit_codes.OK)
+    if plot and (out / "metrics.jsonl").exists():
+        _write_plot(out)
+    summary = {"schema_version": SCHEMA_VERSION, "run_dir": str(out), "status": result.status,
+               "step": result.step, "total_steps": result.total_steps, "best": result.best,
+               "last_eval": result.last_eval.to_dict() if result.last_eval else None}
+    if as_json:
+        printer.json_line(json.dumps(summary))
+    else:
+        best = (f"best exact accuracy {result.best['exact_accuracy']:.4f} at step {result.best['step']:,}"
+                if result.best else "no evaluation yet")
+        printer.result(f"{result.status} at step {result.step:,}/{result.total_steps:,}: {best}; "
+                       f"weights in {out}/{'best' if result.best else 'last'}.safetensors")
+    if result.status == "interrupted":
+        printer.info(f"continue with: hrm train --out {out} --resume")
+        raise typer.Exit(exit_codes.INTERRUPTED)
+
+
+def _write_plot(run_dir: Path) -> None:
+    from hrm.errors import HRMError
+
+    try:
+        from hrm.train.plot import plot_run
+
+        path = plot_run(run_dir)
+        get_printer().debug(f"wrote {path}")
+    except HRMError as exc:  # a missing matplotlib must not turn a finished run into a failure
+        get_printer().info(f"[yellow]no plot:[/] {exc}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(context_settings={"allow_interspersed_args": True})(train)
