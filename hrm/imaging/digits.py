@@ -448,7 +448,7 @@ def _fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, batc
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss)
+            total += float(loss.detach())
             step += 1
         mean_loss = total / max(1, len(x) // batch)
         log.info("epoch %d/%d  loss %.4f  (%d steps)", epoch + 1, epochs, mean_loss, step)

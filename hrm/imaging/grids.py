@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from hrm.errors import ImageReadError
 from hrm.imaging.render import ARC_PALETTE
@@ -50,10 +50,12 @@ def transitions(labels: np.ndarray, axis: int) -> np.ndarray:
 
 
 def lattice_count(trans: np.ndarray, length: float, max_cells: int, min_pitch: float = 3.0,
-                  coverage: float = 0.97, origin: float = 0.0, slack: float = 0.0) -> int | None:
+                  coverage: float = 0.97, origin: float = 0.0, slack: float = 0.0,
+                  noise_floor: float = 0.02) -> int | None:
     """Smallest n for which `coverage` of the transition mass lies on the n-cell lattice over `length`
-    starting at `origin`; `slack` widens the tolerance (half the thickness of drawn lines)."""
-    noise = 0.02 * max(trans.max(), 1.0)
+    starting at `origin`; `slack` widens the tolerance (half the thickness of drawn lines); positions
+    with less than `noise_floor` of the strongest transition count are ignored."""
+    noise = noise_floor * max(trans.max(), 1.0)
     xs = np.flatnonzero(trans > noise).astype(float) - origin
     weights = trans[trans > noise]
     if weights.sum() == 0:
@@ -152,14 +154,27 @@ def read_arc_grid(labels: np.ndarray) -> np.ndarray | None:
     h, w = labels.shape
     if min(h, w) < 3:
         return None
-    cols = lattice_count(transitions(labels, 1), w, MAX_ARC_SIDE)
-    rows = lattice_count(transitions(labels, 0), h, MAX_ARC_SIDE)
-    if cols is None or rows is None:
+    shape = arc_lattice(labels) or arc_lattice(mode_filter(labels), noise_floor=0.1, coverage=0.9)
+    if shape is None:
         return _uniform_grid(labels)
+    rows, cols = shape
     modes, shares = cell_modes(labels, rows, cols, OTHER + 8)
     if (modes >= OTHER).mean() > 0.02 or np.median(shares) < 0.8:
         return None
     return np.minimum(modes, 9)
+
+
+def arc_lattice(labels: np.ndarray, noise_floor: float = 0.02, coverage: float = 0.97) -> tuple[int, int] | None:
+    h, w = labels.shape
+    cols = lattice_count(transitions(labels, 1), w, MAX_ARC_SIDE, noise_floor=noise_floor, coverage=coverage)
+    rows = lattice_count(transitions(labels, 0), h, MAX_ARC_SIDE, noise_floor=noise_floor, coverage=coverage)
+    return None if cols is None or rows is None else (rows, cols)
+
+
+def mode_filter(labels: np.ndarray) -> np.ndarray:
+    """3x3 majority filter: removes isolated mislabelled pixels (JPEG ringing, anti-aliasing)."""
+    image = Image.fromarray(labels.astype(np.uint8))
+    return np.asarray(image.filter(ImageFilter.ModeFilter(3)), np.int64)
 
 
 def _uniform_grid(labels: np.ndarray) -> np.ndarray | None:
@@ -286,8 +301,9 @@ def _run_lengths(mask: np.ndarray) -> np.ndarray:
 def read_block_maze(labels: np.ndarray) -> np.ndarray:
     h, w = labels.shape
     limit = 4 * MAZE_CANVAS
-    cols = lattice_count(transitions(labels, 1), w, limit, coverage=0.95)
-    rows = lattice_count(transitions(labels, 0), h, limit, coverage=0.95)
+    walls = (labels == M_WALL).astype(np.int8)   # letters drawn on S or G cells must not look like cells
+    cols = lattice_count(transitions(walls, 1), w, limit, coverage=0.95)
+    rows = lattice_count(transitions(walls, 0), h, limit, coverage=0.95)
     if cols is None or rows is None:
         raise ImageReadError("no maze found: could not find square cells of wall and floor",
                              hint="block mazes need one colour per square cell; line mazes thin dark walls")
@@ -295,7 +311,28 @@ def read_block_maze(labels: np.ndarray) -> np.ndarray:
     if np.median(shares) < 0.8:
         raise ImageReadError("no maze found: cells are not uniformly wall or floor")
     grid = _CODES[modes]
+    _keep_marked_cells(grid, labels, rows, cols)
     return _mark_letters(grid, labels, rows, cols)
+
+
+def _keep_marked_cells(grid: np.ndarray, labels: np.ndarray, rows: int, cols: int) -> None:
+    """A start or goal cell with a big letter on it is still that cell, even where the letter dominates."""
+    for code, label in ((START, M_START), (GOAL, M_GOAL)):
+        share = cell_share(labels == label, rows, cols)
+        if (grid == code).sum() == 0 and share.max() >= 0.2:
+            grid[np.unravel_index(int(share.argmax()), share.shape)] = code
+
+
+def cell_share(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Fraction of each cell's pixels where `mask` holds."""
+    h, w = mask.shape
+    out = np.zeros((rows, cols))
+    for r in range(rows):
+        for c in range(cols):
+            part = mask[int(r * h / rows):max(int((r + 1) * h / rows), int(r * h / rows) + 1),
+                        int(c * w / cols):max(int((c + 1) * w / cols), int(c * w / cols) + 1)]
+            out[r, c] = part.mean()
+    return out
 
 
 def read_line_maze(labels: np.ndarray) -> np.ndarray:

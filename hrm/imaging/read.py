@@ -1,0 +1,180 @@
+"""Image file -> puzzles: safe loading, task detection, and the Sudoku digit reading.
+
+`read_image(path, task=None)` returns a list of Puzzle (one per grid found; today always one).
+Sudoku puzzles carry what the reader saw, so the CLI can show it (`--show-read`):
+  extra["read_confidence"]  9x9 float32, probability of the digit (or blank) read in each cell
+  extra["read_corners"]     the grid's corners in the image, [[x, y] x 4] from top-left clockwise
+  extra["read_repaired"]    cells changed because the first reading broke a Sudoku rule
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hrm.errors import HRMError, ImageReadError
+from hrm.tasks.base import Puzzle
+
+MAX_FILE_BYTES = 64 * 1024 * 1024      # larger files are refused before decoding
+MAX_PIXELS = 50_000_000                # ~ an 8K photo; also bounded by Pillow's Image.MAX_IMAGE_PIXELS
+WORK_SIDE = 2400                       # larger images are shrunk to this before reading
+TASKS = ("sudoku", "maze", "arc")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+REPAIR_BELOW = 0.97                    # only cells read with less confidence may be changed by the repair
+
+
+def is_image_path(path: str | Path) -> bool:
+    """Cheap check by file name, for callers deciding between text and image input."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Decode an image file into RGB, upright (EXIF), transparency over white, at most WORK_SIDE pixels."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ImageReadError(f"{path}: the file is empty")
+    if size > MAX_FILE_BYTES:
+        raise ImageReadError(f"{path}: {size / 2**20:.0f} MiB is too large for an image of a puzzle",
+                             hint=f"the limit is {MAX_FILE_BYTES // 2**20} MiB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            _check_pixels(path, image.size)
+            image.draft("RGB", (WORK_SIDE, WORK_SIDE))   # JPEG: decode at reduced scale, much faster
+            image.load()
+    except ImageReadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{path}: the image is too large to read safely") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{path}: not an image format that can be read",
+                             hint="use PNG, JPEG, WebP, GIF, BMP or TIFF") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{path}: the image is damaged or truncated ({_first_line(exc)})") from exc
+    return _normalise(image)
+
+
+def _check_pixels(path: Path, size: tuple[int, int]) -> None:
+    limit = min(MAX_PIXELS, Image.MAX_IMAGE_PIXELS or MAX_PIXELS)
+    if size[0] * size[1] > limit:
+        raise ImageReadError(f"{path}: {size[0]}x{size[1]} pixels is too large to read safely",
+                             hint=f"the limit is {limit / 1e6:.0f} megapixels; shrink the image")
+    if min(size) < 16:
+        raise ImageReadError(f"{path}: {size[0]}x{size[1]} pixels is too small to hold a puzzle")
+
+
+def _normalise(image: Image.Image) -> Image.Image:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):   # broken EXIF: read as stored
+        image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    image = image.convert("RGB")
+    if max(image.size) > WORK_SIDE:
+        image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
+    return image
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_image(path: str | Path, task: str | None = None, weights: str | Path | None = None) -> list[Puzzle]:
+    """Puzzles found in an image file; `task` None detects ARC, then maze, then Sudoku."""
+    image = load_image(path)
+    return read_picture(image, task=task, name=Path(path).name, weights=weights)
+
+
+def read_picture(image: Image.Image, task: str | None = None, name: str = "",
+                 weights: str | Path | None = None) -> list[Puzzle]:
+    """Same as `read_image` for an already loaded RGB picture."""
+    if task is not None and task not in TASKS:
+        raise HRMError(f"unknown task '{task}'", hint=f"choose one of: {', '.join(TASKS)}")
+    if task is not None:
+        return [_read_as(task, image, name, weights)]
+    reasons = []
+    for candidate in ("arc", "maze", "sudoku"):
+        try:
+            return [_read_as(candidate, image, name, weights)]
+        except ImageReadError as exc:
+            reasons.append(f"{candidate}: {exc.message}")
+    raise ImageReadError(f"{name or 'image'}: no Sudoku grid, maze or ARC grid recognised",
+                         hint="pass --task sudoku|maze|arc to see why that reader failed")
+
+
+def _read_as(task: str, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
+    if task == "sudoku":
+        return read_sudoku(image, name, weights)
+    from hrm.imaging.grids import read_arc, read_maze
+
+    return read_maze(image, name) if task == "maze" else read_arc(image, name)
+
+
+# ----------------------------------------------------------------------------------------------
+# sudoku
+
+
+def read_sudoku(image: Image.Image, name: str = "", weights: str | Path | None = None) -> Puzzle:
+    """Find the grid, recognise the 81 cells, fix readings that break a rule when unsure."""
+    from hrm.imaging.digits import load_classifier
+    from hrm.imaging.sudoku_photo import find_grid
+
+    fit = find_grid(image)
+    probs = load_classifier(weights).predict(fit.cells)
+    grid, confidence, repaired = decode_digits(probs)
+    extra = {"read_confidence": confidence, "read_corners": fit.corners.round(1).tolist(),
+             "read_repaired": repaired}
+    return Puzzle("sudoku", grid, None, name, extra)
+
+
+def decode_digits(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """[81, 10] class probabilities -> 9x9 digits, 9x9 confidence, cells changed by the repair."""
+    probs = np.asarray(probs, np.float64).reshape(9, 9, 10)
+    grid = probs.argmax(axis=2)
+    confidence = probs.max(axis=2)
+    repaired: list[tuple[int, int]] = []
+    for _ in range(81):
+        cell = _least_sure_conflict(grid, confidence)
+        if cell is None:
+            break
+        grid[cell], confidence[cell] = _best_fitting_class(grid, probs, cell)
+        repaired.append((int(cell[0]), int(cell[1])))
+    return grid.astype(np.int64), confidence.astype(np.float32), repaired
+
+
+def _least_sure_conflict(grid: np.ndarray, confidence: np.ndarray) -> tuple[int, int] | None:
+    """The least confident cell among those sharing a digit with a unit mate, if it is unsure enough."""
+    conflicted = [(confidence[r, c], (r, c)) for r in range(9) for c in range(9)
+                  if grid[r, c] and _clashes(grid, r, c, int(grid[r, c]))]
+    if not conflicted:
+        return None
+    conf, cell = min(conflicted)
+    return cell if conf < REPAIR_BELOW else None
+
+
+def _best_fitting_class(grid: np.ndarray, probs: np.ndarray, cell: tuple[int, int]) -> tuple[int, float]:
+    r, c = cell
+    for value in np.argsort(-probs[r, c]):
+        if value != grid[r, c] and (value == 0 or not _clashes(grid, r, c, int(value))):
+            return int(value), float(probs[r, c, value])
+    return 0, float(probs[r, c, 0])
+
+
+def _clashes(grid: np.ndarray, r: int, c: int, value: int) -> bool:
+    """Would `value` at (r, c) repeat a digit of its row, column or box (other cells)?"""
+    row = np.delete(grid[r], c)
+    col = np.delete(grid[:, c], r)
+    br, bc = 3 * (r // 3), 3 * (c // 3)
+    box = grid[br:br + 3, bc:bc + 3].copy()
+    box[r - br, c - bc] = 0
+    return bool(value in row or value in col or value in box)
