@@ -1,0 +1,230 @@
+"""Where the raw puzzle collections live and how to read them.
+
+Root: $HRM_SOURCE_DATA, else `<repo>/../shared/data` (repo = the folder holding the hrm package).
+Sudoku: `sudoku/<tag>.csv.xz` in the Sudoku-Extreme layout (source,question,answer,rating).
+ARC: one JSON file per task under `arc/<collection>/<subset>/` ({"train": [...], "test": [...]}).
+Maze: CSV files in the maze-30x30-hard-1k layout (the same four columns, 900-character grids).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import lzma
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hrm.errors import DataError
+
+SUDOKU_FILES = {
+    "17clue": "puzzles2_17_clue.csv.xz",
+    "magictour": "puzzles3_magictour_top1465.csv.xz",
+    "puzzles5": "puzzles5_forum_hardest_1905_11plus.csv.xz",
+    "forum1106": "puzzles6_forum_hardest_1106.csv.xz",
+}
+CSV_HEADER = ("source", "question", "answer", "rating")
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def source_root() -> Path:
+    """The folder holding sudoku/, arc/ and maze/ (checked to exist)."""
+    env = os.environ.get("HRM_SOURCE_DATA")
+    root = Path(env) if env else repo_root().parent / "shared" / "data"
+    if not root.is_dir():
+        hint = "set HRM_SOURCE_DATA to the folder holding sudoku/ and arc/"
+        raise DataError(f"source data folder not found: {root}", hint=hint)
+    return root
+
+
+def source_path(*parts: str) -> Path:
+    path = source_root().joinpath(*parts)
+    if not path.exists():
+        raise DataError(f"source data missing: {path}", hint="set HRM_SOURCE_DATA or restore the shared data")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------
+# Sudoku
+
+
+@dataclass
+class SudokuRecords:
+    """Puzzles of one CSV file, in file order."""
+
+    questions: np.ndarray   # [N, 9, 9] uint8, 0 = blank
+    answers: np.ndarray     # [N, 9, 9] uint8
+    ratings: np.ndarray     # [N] int32
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def question_strings(self) -> list[str]:
+        return grids_to_strings(self.questions)
+
+    def take(self, indices: np.ndarray | Sequence[int]) -> SudokuRecords:
+        idx = np.asarray(indices, dtype=np.int64)
+        return SudokuRecords(self.questions[idx], self.answers[idx], self.ratings[idx], self.source)
+
+
+def grids_to_strings(grids: np.ndarray) -> list[str]:
+    """[N, 9, 9] digit grids -> 81-character strings with '.' for blanks."""
+    flat = np.asarray(grids, dtype=np.uint8).reshape(len(grids), -1)
+    chars = np.where(flat == 0, ord("."), flat + ord("0")).astype(np.uint8)
+    return [row.tobytes().decode("ascii") for row in chars]
+
+
+def _digits(strings: list[str], path: Path, column: str) -> np.ndarray:
+    data = "".join(strings).replace(".", "0").encode("ascii")
+    if len(data) != 81 * len(strings):
+        raise DataError(f"{path}: every {column} must have 81 cells")
+    values = np.frombuffer(data, dtype=np.uint8) - ord("0")
+    if (values > 9).any():
+        raise DataError(f"{path}: {column} holds characters other than digits and '.'")
+    return values.reshape(len(strings), 9, 9)
+
+
+def read_sudoku_csv(path: str | Path) -> SudokuRecords:
+    """Read a source,question,answer,rating file (.csv or .csv.xz)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"sudoku source file not found: {path}")
+    try:
+        opener = lzma.open if path.suffix == ".xz" else open
+        with opener(path, "rt", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (lzma.LZMAError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    if not rows or not {"question", "answer"} <= set(rows[0]):
+        raise DataError(f"{path}: expected a header with question and answer columns")
+    questions = _digits([r["question"] for r in rows], path, "question")
+    answers = _digits([r["answer"] for r in rows], path, "answer")
+    ratings = np.array([int(r.get("rating") or 0) for r in rows], dtype=np.int32)
+    return SudokuRecords(questions, answers, ratings, rows[0].get("source", path.stem))
+
+
+def read_sudoku_source(key: str) -> SudokuRecords:
+    """One of the shared collections by short name: 17clue, magictour, puzzles5, forum1106."""
+    if key not in SUDOKU_FILES:
+        raise DataError(f"unknown sudoku collection '{key}'", hint=f"one of: {', '.join(SUDOKU_FILES)}")
+    return read_sudoku_csv(source_path("sudoku", SUDOKU_FILES[key]))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Maze CSV (the reference layout; free cells are spaces, so fields are never stripped)
+
+
+@dataclass
+class MazeRecord:
+    question: str   # 900 characters of '# SG'
+    answer: str     # same with the path cells as 'o'
+    rating: int     # shortest path length in moves
+    source: str = ""
+
+
+def write_maze_csv(path: Path, records: Sequence[MazeRecord]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        for rec in records:
+            writer.writerow([rec.source, rec.question, rec.answer, rec.rating])
+
+
+def read_maze_csv(path: str | Path) -> list[MazeRecord]:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"maze CSV not found: {path}")
+    with open(path, newline="") as handle:
+        text = handle.read()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or not {"question", "answer"} <= set(rows[0]):
+        raise DataError(f"{path}: expected a header with question and answer columns")
+    records = []
+    for number, row in enumerate(rows, start=2):
+        if len(row["question"]) != len(row["answer"]):
+            raise DataError(f"{path}:{number}: question and answer lengths differ")
+        records.append(MazeRecord(row["question"], row["answer"], int(float(row.get("rating") or 0)),
+                                  row.get("source", "")))
+    return records
+
+
+# ----------------------------------------------------------------------------------------------------
+# ARC
+
+
+@dataclass
+class ArcTaskFile:
+    name: str       # file stem, e.g. "007bbfb7" or "AboveBelow1"
+    subset: str     # the folder it sits in, e.g. "training", "evaluation", "AboveBelow"
+    path: Path
+
+
+ARC_COLLECTIONS = {
+    "arc1": (("arc", "agi1", "training"), ("arc", "agi1", "evaluation"), ("arc", "conceptarc", "corpus")),
+    "arc2": (("arc", "agi2", "training"), ("arc", "agi2", "evaluation")),
+}
+
+
+def arc_task_files(collection: str) -> list[ArcTaskFile]:
+    """Every task file of a collection, sorted by folder then name (a stable build order)."""
+    if collection not in ARC_COLLECTIONS:
+        raise DataError(f"unknown ARC collection '{collection}'", hint=f"one of: {', '.join(ARC_COLLECTIONS)}")
+    files = []
+    for parts in ARC_COLLECTIONS[collection]:
+        folder = source_path(*parts)
+        files += [ArcTaskFile(p.stem, p.parent.name, p) for p in sorted(folder.rglob("*.json"))]
+    names = [f.name for f in files]
+    if len(set(names)) != len(names):
+        raise DataError(f"ARC collection '{collection}' has duplicate task names")
+    return files
+
+
+ArcPair = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class ArcTask:
+    name: str
+    subset: str
+    train: list[ArcPair]   # demonstration pairs
+    test: list[ArcPair]
+
+
+def _grid(value: object, where: str) -> np.ndarray:
+    try:
+        grid = np.array(value, dtype=np.int64)
+    except (TypeError, ValueError):
+        raise DataError(f"{where}: a grid must be a list of equal-length rows of integers") from None
+    if grid.ndim != 2 or not (1 <= grid.shape[0] <= 30 and 1 <= grid.shape[1] <= 30):
+        raise DataError(f"{where}: grid shape {grid.shape} is outside 1..30 x 1..30")
+    if grid.min() < 0 or grid.max() > 9:
+        raise DataError(f"{where}: colours must be 0..9")
+    return grid.astype(np.uint8)
+
+
+def load_arc_task(file: ArcTaskFile) -> ArcTask:
+    try:
+        data = json.loads(file.path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read ARC task {file.path}: {exc}") from None
+    pairs: dict[str, list[ArcPair]] = {}
+    for part in ("train", "test"):
+        items = data.get(part) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise DataError(f"{file.path}: missing '{part}' list")
+        pairs[part] = [(_grid(item["input"], f"{file.path} {part}[{i}]"),
+                        _grid(item["output"], f"{file.path} {part}[{i}]")) for i, item in enumerate(items)]
+    return ArcTask(file.name, file.subset, pairs["train"], pairs["test"])
+
+
+def iter_arc_tasks(collection: str) -> Iterator[ArcTask]:
+    for file in arc_task_files(collection):
+        yield load_arc_task(file)
