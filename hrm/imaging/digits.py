@@ -392,9 +392,19 @@ def make_dataset(rng: np.random.Generator, fonts: list[str], pages: int) -> tupl
 def train(out: Path, seed: int = 0, pages: int = 1200, epochs: int = 4, width: int = 12,
           batch: int = 128) -> dict[str, Any]:
     import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)      # the CPU is shared; one thread keeps training deterministic too
+    try:
+        return _train(out, seed, pages, epochs, width, batch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(out: Path, seed: int, pages: int, epochs: int, width: int, batch: int) -> dict[str, Any]:
+    import torch
     from safetensors.torch import save_file
 
-    torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     fonts = find_fonts(TRAIN_FONTS)

@@ -271,12 +271,20 @@ def read_maze(image: Image.Image, name: str = "") -> Puzzle:
     """A block maze or a line maze, converted to the maze task's codes (padded to 30x30)."""
     rgb = reduce_exact(np.asarray(image.convert("RGB")))
     labels = maze_labels(rgb)
-    box = bounding_box(labels != M_OPEN)
+    box = bounding_box(differs_from_border(rgb))
     if box is None or min(box[2] - box[0], box[3] - box[1]) < 6:
         raise ImageReadError("no maze found: the image has no walls")
     crop = labels[box[0]:box[2], box[1]:box[3]]
     grid = read_line_maze(crop) if is_line_maze(crop) else read_block_maze(crop)
     return maze_puzzle(grid, name)
+
+
+def differs_from_border(rgb: np.ndarray) -> np.ndarray:
+    """Pixels unlike the colour around the image's edge: on a page whose colour differs from the
+    maze's floor (as rendered here) this frames the whole maze, even where its rim is open floor."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.int64)
+    colour = np.median(border, axis=0)
+    return np.abs(rgb.astype(np.int64) - colour).sum(axis=2) > 40
 
 
 def is_line_maze(labels: np.ndarray) -> bool:

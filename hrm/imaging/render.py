@@ -53,6 +53,7 @@ MAZE_COLOURS: dict[int, RGB] = {
     5: (0, 116, 217),      # 'o' path: blue
 }
 MAZE_PAD = 12
+MAZE_PAGE: RGB = (205, 210, 220)   # around the maze: unlike its floor, so open rim cells stay visible
 
 
 @lru_cache(maxsize=16)
@@ -204,7 +205,7 @@ def render_maze(puzzle: Puzzle, answer: np.ndarray | None = None, confidence: np
     shown = grid if answer is None else _unpad_maze(puzzle, answer)
     h, w = grid.shape
     cell = max(6, min(24, 640 // max(h, w)))
-    image = Image.new("RGB", (w * cell + 2 * MAZE_PAD, h * cell + 2 * MAZE_PAD), BACKGROUND)
+    image = Image.new("RGB", (w * cell + 2 * MAZE_PAD, h * cell + 2 * MAZE_PAD), MAZE_PAGE)
     draw = ImageDraw.Draw(image)
     moved = None if changed is None else _unpad_maze(puzzle, np.asarray(changed, bool))
     for r in range(h):
