@@ -1,0 +1,512 @@
+"""Named datasets and their builders (`hrm data build NAME`, `ensure_dataset` for `hrm train`).
+
+Every build is seeded and deterministic: building twice gives the same content hash, whatever the number
+of workers. Evaluation sets are drawn with a fixed seed (EVAL_SEED), independent of --seed, and no
+question of any evaluation set ever appears in a training split. Progress is reported through an
+optional callback `progress(stage, done, total)`; the library never draws anything itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hrm.data import maze_gen, sudoku_gen
+from hrm.data.format import (
+    BLANK_IDENTIFIER,
+    DatasetMetadata,
+    DatasetWriter,
+    SplitWriter,
+    built_splits,
+)
+from hrm.data.sources import (
+    ArcTask,
+    MazeRecord,
+    SudokuRecords,
+    iter_arc_tasks,
+    read_maze_csv,
+    read_sudoku_source,
+    write_maze_csv,
+)
+from hrm.errors import DataError
+
+ProgressFn = Callable[[str, int, int | None], None]
+EVAL_SEED = 20250709          # fixes every evaluation subset, whatever --seed says
+SUDOKU_HARD_TEST_SIZE = 5000
+SUDOKU_17CLUE_EVAL_SIZE = 2000
+_SUDOKU_CHUNK = 128           # base puzzles augmented per step (bounds memory)
+
+
+@dataclass
+class BuildOptions:
+    seed: int = 0
+    num_aug: int | None = None        # None = the dataset's default
+    workers: int = 1                  # never changes the content
+    limit: int | None = None          # fewer base puzzles/tasks per split, for quick builds
+    dihedral: bool = False            # maze-hard: 8 dihedral variants per training maze
+    generated: int = 0                # sudoku-hard-full: extra mutated hard puzzles
+    from_csv: str | None = None       # maze-*: build from existing train.csv/test.csv instead of generating
+
+    def content_args(self, num_aug: int) -> dict[str, Any]:
+        args = asdict(self)
+        args.pop("workers")
+        args["num_aug"] = num_aug
+        return args
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    task: str
+    description: str
+    splits: tuple[str, ...]
+    default_num_aug: int
+    build: Callable[[BuildContext], None]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuildContext:
+    spec: DatasetSpec
+    options: BuildOptions
+    writer: DatasetWriter
+    progress: ProgressFn
+
+    @property
+    def num_aug(self) -> int:
+        return self.spec.default_num_aug if self.options.num_aug is None else self.options.num_aug
+
+    def rng(self, *purpose: int) -> np.random.Generator:
+        return np.random.default_rng([self.options.seed, *purpose])
+
+    def metadata(self, vocab_size: int, num_identifiers: int = 1) -> DatasetMetadata:
+        return DatasetMetadata(vocab_size=vocab_size, seq_len=0, num_puzzle_identifiers=num_identifiers,
+                               total_groups=0, mean_puzzle_examples=0.0, task=self.spec.task,
+                               name=self.spec.name, seed=self.options.seed,
+                               build_args=self.options.content_args(self.num_aug))
+
+    def limited(self, count: int) -> int:
+        return count if self.options.limit is None else min(count, self.options.limit)
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Sudoku
+
+
+@dataclass
+class SudokuEvalSets:
+    hard_test: SudokuRecords        # 5,000 from puzzles5
+    magictour: SudokuRecords
+    forum1106: SudokuRecords        # minus its duplicates in puzzles5
+    clue17: SudokuRecords           # 2,000 from the 17-clue list
+    questions: set[str]             # every question above
+
+
+def _draw(records: SudokuRecords, count: int, seed: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).choice(len(records), size=count, replace=False))
+
+
+def sudoku_eval_sets() -> SudokuEvalSets:
+    puzzles5 = read_sudoku_source("puzzles5")
+    hard = puzzles5.take(_draw(puzzles5, SUDOKU_HARD_TEST_SIZE, EVAL_SEED))
+    in_puzzles5 = set(puzzles5.question_strings())
+    forum = read_sudoku_source("forum1106")
+    forum = forum.take([i for i, q in enumerate(forum.question_strings()) if q not in in_puzzles5])
+    clue17_all = read_sudoku_source("17clue")
+    clue17 = clue17_all.take(_draw(clue17_all, SUDOKU_17CLUE_EVAL_SIZE, EVAL_SEED))
+    magictour = read_sudoku_source("magictour")
+    questions = set()
+    for records in (hard, magictour, forum, clue17):
+        questions.update(records.question_strings())
+    return SudokuEvalSets(hard, magictour, forum, clue17, questions)
+
+
+def _unused(records: SudokuRecords, excluded: set[str]) -> SudokuRecords:
+    return records.take([i for i, q in enumerate(records.question_strings()) if q not in excluded])
+
+
+def _concat(*parts: SudokuRecords) -> SudokuRecords:
+    return SudokuRecords(np.concatenate([p.questions for p in parts]), np.concatenate([p.answers for p in parts]),
+                         np.concatenate([p.ratings for p in parts]), "+".join(p.source for p in parts))
+
+
+def sudoku_tokens(grids: np.ndarray) -> np.ndarray:
+    """Digit grids [N, 81] (0 = blank) -> tokens: v + 1 (as hrm.tasks.sudoku encodes)."""
+    return (np.asarray(grids).reshape(len(grids), 81) + 1).astype(np.uint8)
+
+
+def write_sudoku_split(ctx: BuildContext, split: SplitWriter, records: SudokuRecords, num_aug: int,
+                       rng: np.random.Generator, stage: str) -> None:
+    """Each base puzzle becomes a group: the original plus `num_aug` shuffled copies, one puzzle each."""
+    n = len(records)
+    for start in range(0, n, _SUDOKU_CHUNK):
+        q = records.questions[start:start + _SUDOKU_CHUNK].reshape(-1, 81).astype(np.int64)
+        a = records.answers[start:start + _SUDOKU_CHUNK].reshape(-1, 81).astype(np.int64)
+        k = len(q)
+        cells, digits = sudoku_gen.random_shuffle_maps(rng, k * num_aug)
+        aug_q = sudoku_gen.apply_shuffles(np.repeat(q, num_aug, axis=0), cells, digits).reshape(k, num_aug, 81)
+        aug_a = sudoku_gen.apply_shuffles(np.repeat(a, num_aug, axis=0), cells, digits).reshape(k, num_aug, 81)
+        inputs = np.concatenate([q[:, None], aug_q], axis=1).reshape(-1, 81)
+        labels = np.concatenate([a[:, None], aug_a], axis=1).reshape(-1, 81)
+        split.add_single_example_groups(sudoku_tokens(inputs), sudoku_tokens(labels),
+                                        np.full(k, num_aug + 1))
+        ctx.progress(stage, min(start + k, n), n)
+
+
+def _finish_sudoku(ctx: BuildContext, split: SplitWriter) -> None:
+    split.finish(ctx.metadata(vocab_size=11))
+
+
+def _sudoku_test_split(ctx: BuildContext, records: SudokuRecords) -> None:
+    records = records.take(np.arange(ctx.limited(len(records))))
+    split = ctx.writer.split("test", 81)
+    write_sudoku_split(ctx, split, records, 0, ctx.rng(1), "test puzzles")
+    _finish_sudoku(ctx, split)
+
+
+def build_sudoku_hard_1k(ctx: BuildContext) -> None:
+    evals = sudoku_eval_sets()
+    pool = _unused(read_sudoku_source("puzzles5"), evals.questions)
+    train = pool.take(np.sort(ctx.rng(0).choice(len(pool), size=ctx.limited(1000), replace=False)))
+    split = ctx.writer.split("train", 81)
+    write_sudoku_split(ctx, split, train, ctx.num_aug, ctx.rng(2), "train puzzles")
+    _finish_sudoku(ctx, split)
+    _sudoku_test_split(ctx, evals.hard_test)
+
+
+def build_sudoku_hard_full(ctx: BuildContext) -> None:
+    evals = sudoku_eval_sets()
+    hard = _unused(read_sudoku_source("puzzles5"), evals.questions)
+    train = _concat(hard, _unused(read_sudoku_source("17clue"), evals.questions))
+    if ctx.options.generated:
+        train = _concat(train, _mutated(ctx, hard, evals.questions))
+    train = train.take(ctx.rng(0).permutation(len(train))[:ctx.limited(len(train))])
+    split = ctx.writer.split("train", 81)
+    write_sudoku_split(ctx, split, train, ctx.num_aug, ctx.rng(2), "train puzzles")
+    _finish_sudoku(ctx, split)
+    _sudoku_test_split(ctx, evals.hard_test)
+
+
+def _mutated(ctx: BuildContext, seeds: SudokuRecords, excluded: set[str]) -> SudokuRecords:
+    hard = seeds.take(np.flatnonzero(seeds.ratings >= sudoku_gen.HARD_RATING))
+    made = sudoku_gen.mutate_many(hard.questions, hard.answers, ctx.options.generated, ctx.options.seed,
+                                  workers=ctx.options.workers,
+                                  progress=lambda done, total: ctx.progress("generated puzzles", done, total))
+    questions = np.stack([m.question for m in made]).astype(np.uint8)
+    answers = np.stack([m.solution for m in made]).astype(np.uint8)
+    ratings = np.array([m.rating for m in made], dtype=np.int32)
+    records = SudokuRecords(questions, answers, ratings, "generated")
+    return _unused(records, excluded)
+
+
+def blank_cells(answers: np.ndarray, rng: np.random.Generator, low: int = 10,
+                high: int = 30) -> np.ndarray:
+    """Questions made from full grids by blanking low..high random cells, re-drawn until unique."""
+    questions = np.array(answers, dtype=np.uint8).reshape(len(answers), 81)
+    for i in range(len(questions)):
+        while True:
+            candidate = questions[i].copy()
+            candidate[rng.choice(81, size=int(rng.integers(low, high + 1)), replace=False)] = 0
+            if sudoku_gen.count_solutions(candidate) == 1:
+                questions[i] = candidate
+                break
+    return questions.reshape(-1, 9, 9)
+
+
+def build_sudoku_easy(ctx: BuildContext) -> None:
+    evals = sudoku_eval_sets()
+    pool = _concat(_unused(read_sudoku_source("puzzles5"), evals.questions),
+                   _unused(read_sudoku_source("17clue"), evals.questions))
+    n_train, n_test = ctx.limited(ctx.spec.extra["train"]), ctx.limited(ctx.spec.extra["test"])
+    order = ctx.rng(0).permutation(len(pool))
+    for name, picked, stream in (("train", order[:n_train], 1), ("test", order[n_train:n_train + n_test], 2)):
+        answers = pool.answers[picked]
+        rng = ctx.rng(stream)
+        ctx.progress(f"{name} puzzles", 0, len(picked))
+        records = SudokuRecords(blank_cells(answers, rng), answers, np.zeros(len(picked), np.int32), "easy")
+        split = ctx.writer.split(name, 81)
+        write_sudoku_split(ctx, split, records, ctx.num_aug if name == "train" else 0, rng, f"{name} puzzles")
+        _finish_sudoku(ctx, split)
+
+
+def _sudoku_eval_only(attribute: str) -> Callable[[BuildContext], None]:
+    def build(ctx: BuildContext) -> None:
+        _sudoku_test_split(ctx, getattr(sudoku_eval_sets(), attribute))
+    return build
+
+
+# ----------------------------------------------------------------------------------------------------
+# Maze
+
+_MAZE_CHARS = {"#": 1, " ": 2, "S": 3, "G": 4, "o": 5}   # hrm.tasks.maze codes = tokens
+_MAZE_LOOKUP = np.zeros(256, dtype=np.uint8)
+for _ch, _code in _MAZE_CHARS.items():
+    _MAZE_LOOKUP[ord(_ch)] = _code
+_MAZE_TEXT = np.array([" ", "#", " ", "S", "G", "o"])
+
+
+def maze_to_text(grid: np.ndarray) -> str:
+    return "".join(_MAZE_TEXT[np.asarray(grid).reshape(-1)])
+
+
+def maze_tokens(texts: list[str], where: str) -> np.ndarray:
+    """900-character maze strings -> [N, 900] tokens; DataError on a bad size or character."""
+    for number, text in enumerate(texts, start=1):
+        if len(text) != maze_gen.CELLS or not set(text) <= set(_MAZE_CHARS):
+            raise DataError(f"{where} row {number}: a maze needs 900 characters of '# SGo'")
+    joined = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
+    return _MAZE_LOOKUP[joined].reshape(len(texts), maze_gen.CELLS)
+
+
+def _maze_records(samples: list[maze_gen.MazeSample]) -> list[MazeRecord]:
+    return [MazeRecord(maze_to_text(s.question), maze_to_text(s.answer), s.moves, "hrm-maze-gen") for s in samples]
+
+
+def _dihedral_rows(tokens: np.ndarray) -> np.ndarray:
+    """[N, 900] -> [N * 8, 900]: the 8 dihedral variants of each maze, in hrm.tasks.grid order."""
+    from hrm.tasks.grid import DIHEDRAL_COUNT, dihedral
+
+    grids = tokens.reshape(-1, 30, 30)
+    variants = np.stack([dihedral(grids, t) for t in range(DIHEDRAL_COUNT)], axis=1)
+    return variants.reshape(-1, maze_gen.CELLS)
+
+
+def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -> None:
+    where = f"{ctx.spec.name} {name}"
+    inputs = maze_tokens([r.question for r in records], where)
+    labels = maze_tokens([r.answer for r in records], where)
+    copies = 8 if (ctx.options.dihedral and name == "train") else 1
+    if copies > 1:
+        inputs, labels = _dihedral_rows(inputs), _dihedral_rows(labels)
+    split = ctx.writer.split(name, maze_gen.CELLS)
+    split.add_single_example_groups(inputs, labels, np.full(len(records), copies))
+    split.finish(ctx.metadata(vocab_size=6))
+
+
+def _maze_source_records(ctx: BuildContext) -> dict[str, list[MazeRecord]]:
+    counts = {split: ctx.limited(ctx.spec.extra[split]) for split in ctx.spec.splits}
+    if ctx.options.from_csv:
+        folder = Path(ctx.options.from_csv)
+        return {split: read_maze_csv(folder / f"{split}.csv")[:count] for split, count in counts.items()}
+    spec = ctx.spec.extra["maze"]
+    total = sum(counts.values())
+    samples = maze_gen.generate_mazes(total, ctx.options.seed, spec, workers=ctx.options.workers,
+                                      progress=lambda done, n: ctx.progress("mazes", done, n))
+    records, out, start = _maze_records(samples), {}, 0
+    for split, count in counts.items():
+        out[split], start = records[start:start + count], start + count
+    return out
+
+
+def build_maze(ctx: BuildContext) -> None:
+    for split, records in _maze_source_records(ctx).items():
+        write_maze_csv(ctx.writer.folder / f"{split}.csv", records)
+        _write_maze_split(ctx, split, records)
+
+
+# ----------------------------------------------------------------------------------------------------
+# ARC
+
+ARC_MAX_TRIALS_FACTOR = 5     # up to 5 draws per wanted variant before giving up on more
+
+
+@dataclass
+class ArcGroup:
+    """One task's rows: per variant name, its train examples and (evaluation tasks) its test examples."""
+
+    names: list[str]
+    train: list[tuple[np.ndarray, np.ndarray]]
+    test: list[tuple[np.ndarray, np.ndarray]]
+
+
+def _variant_hash(pairs: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for grid_in, grid_out in pairs:
+        for grid in (grid_in, grid_out):
+            digest.update(np.asarray(grid.shape, dtype=np.int64).tobytes())
+            digest.update(np.ascontiguousarray(grid, dtype=np.uint8).tobytes())
+    return digest.digest()
+
+
+def arc_variants(task: ArcTask, num_aug: int, rng: np.random.Generator) -> list[tuple[str, Any]]:
+    """The identity plus up to `num_aug` distinct dihedral + colour variants, as (name, transform)."""
+    from hrm.tasks import get_task
+    from hrm.tasks.arc import ArcTransform, variant_name
+
+    arc = get_task("arc")
+    pairs = task.train + task.test
+    identity = ArcTransform(0, tuple(range(10)))
+    seen = {_variant_hash(pairs)}
+    variants: list[tuple[str, Any]] = [(task.name, identity)]
+    for _ in range(ARC_MAX_TRIALS_FACTOR * num_aug):
+        if len(variants) > num_aug:
+            break
+        t = arc.random_transform(rng)
+        digest = _variant_hash([(t.apply(i), t.apply(o)) for i, o in pairs])
+        if digest not in seen:
+            seen.add(digest)
+            variants.append((variant_name(task.name, t), t))
+    return variants
+
+
+def _translated_rows(pairs: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator,
+                     translate: bool) -> tuple[np.ndarray, np.ndarray]:
+    from hrm.tasks.arc import CANVAS, encode_grid
+
+    keep = int(rng.integers(len(pairs))) if translate else -1
+    inputs, labels = [], []
+    for index, (grid_in, grid_out) in enumerate(pairs):
+        offset = (0, 0)
+        if translate and index != keep:
+            h = max(grid_in.shape[0], grid_out.shape[0])
+            w = max(grid_in.shape[1], grid_out.shape[1])
+            offset = (int(rng.integers(CANVAS - h + 1)), int(rng.integers(CANVAS - w + 1)))
+        inputs.append(encode_grid(grid_in, offset))
+        labels.append(encode_grid(grid_out, offset))
+    return np.stack(inputs), np.stack(labels)
+
+
+def arc_group(job: tuple[ArcTask, int, int, int]) -> ArcGroup:
+    """Rows of one task (a worker job): (task, seed, task index, num_aug)."""
+    task, seed, index, num_aug = job
+    rng = np.random.default_rng([seed, index])
+    is_eval = task.subset == "evaluation"
+    train_pairs = task.train if is_eval else task.train + task.test
+    group = ArcGroup([], [], [])
+    for name, t in arc_variants(task, num_aug, rng):
+        group.names.append(name)
+        group.train.append(_translated_rows([(t.apply(i), t.apply(o)) for i, o in train_pairs], rng, True))
+        if is_eval:
+            group.test.append(_translated_rows([(t.apply(i), t.apply(o)) for i, o in task.test], rng, False))
+    return group
+
+
+def _arc_groups(ctx: BuildContext, tasks: list[ArcTask]) -> Iterator[ArcGroup]:
+    jobs = [(task, ctx.options.seed, index, ctx.num_aug) for index, task in enumerate(tasks)]
+    if ctx.options.workers <= 1:
+        yield from map(arc_group, jobs)
+        return
+    with sudoku_gen.process_pool(ctx.options.workers) as pool:
+        yield from pool.imap(arc_group, jobs, chunksize=1)
+
+
+def build_arc(ctx: BuildContext) -> None:
+    tasks = list(iter_arc_tasks(ctx.spec.extra["collection"]))
+    if ctx.options.limit is not None:
+        keep = np.sort(ctx.rng(0).choice(len(tasks), size=ctx.limited(len(tasks)), replace=False))
+        tasks = [tasks[i] for i in keep]
+    train, test = ctx.writer.split("train", 900), ctx.writer.split("test", 900)
+    identifiers = [BLANK_IDENTIFIER]
+    for done, group in enumerate(_arc_groups(ctx, tasks), start=1):
+        ids = list(range(len(identifiers), len(identifiers) + len(group.names)))
+        identifiers += group.names
+        train.add_group([(i, rows[0], rows[1]) for i, rows in zip(ids, group.train, strict=True)])
+        if group.test:
+            test.add_group([(i, rows[0], rows[1]) for i, rows in zip(ids, group.test, strict=True)])
+        ctx.progress("tasks", done, len(tasks))
+    ctx.writer.write_identifiers(identifiers)
+    for split in (train, test):
+        split.finish(ctx.metadata(vocab_size=12, num_identifiers=len(identifiers)))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Registry and entry points
+
+
+def _spec(name: str, task: str, description: str, splits: tuple[str, ...], num_aug: int,
+          build: Callable[[BuildContext], None], **extra: Any) -> DatasetSpec:
+    return DatasetSpec(name, task, description, splits, num_aug, build, extra)
+
+
+BOTH = ("train", "test")
+TEST = ("test",)
+DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
+    _spec("sudoku-hard-1k", "sudoku", "1,000 forum-hardest puzzles x (1 + 1000 shuffles); test: 5,000 hard",
+          BOTH, 1000, build_sudoku_hard_1k),
+    _spec("sudoku-hard-full", "sudoku", "all forum-hardest + 17-clue puzzles not in any eval set; test: 5,000",
+          BOTH, 0, build_sudoku_hard_full),
+    _spec("sudoku-easy", "sudoku", "solved grids with 10-30 blanks: 10,000 train (x4 shuffles), 1,000 test",
+          BOTH, 3, build_sudoku_easy, train=10_000, test=1_000),
+    _spec("sudoku-magictour", "sudoku", "eval only: magictour top1465", TEST, 0, _sudoku_eval_only("magictour")),
+    _spec("sudoku-forum1106", "sudoku", "eval only: forum hardest 1106 minus puzzles also in puzzles5",
+          TEST, 0, _sudoku_eval_only("forum1106")),
+    _spec("sudoku-17clue", "sudoku", "eval only: 2,000 of the 49,158 17-clue puzzles", TEST, 0,
+          _sudoku_eval_only("clue17")),
+    _spec("maze-hard", "maze", "30x30, 30-50% walls, shortest path > 110 moves: 1,000 train, 1,000 test",
+          BOTH, 0, build_maze, train=1000, test=1000, maze=maze_gen.MazeSpec()),
+    _spec("maze-short", "maze", "eval only: 1,000 mazes with paths of 30-110 moves", TEST, 0, build_maze,
+          test=1000, maze=maze_gen.MazeSpec(30, 110)),
+    _spec("maze-sparse", "maze", "eval only: 1,000 mazes with 20-30% walls and paths of 30+ moves", TEST, 0,
+          build_maze, test=1000, maze=maze_gen.MazeSpec(30, None, (0.2, 0.3))),
+    _spec("maze-easy", "maze", "CPU demo: paths of 20-60 moves, 1,000 train, 200 test", BOTH, 0, build_maze,
+          train=1000, test=200, maze=maze_gen.MazeSpec(20, 60)),
+    _spec("arc1", "arc", "ARC-AGI-1 training + evaluation + ConceptARC (960 tasks), dihedral/colour variants",
+          BOTH, 1000, build_arc, collection="arc1"),
+    _spec("arc2", "arc", "ARC-AGI-2 training + evaluation (1,120 tasks), dihedral/colour variants",
+          BOTH, 1000, build_arc, collection="arc2"),
+]}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset '{name}'", hint=f"one of: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def data_root() -> Path:
+    """Where datasets live by default: $HRM_DATA, else ./data."""
+    return Path(os.environ.get("HRM_DATA") or "data")
+
+
+def dataset_path(name: str, root: str | Path | None = None) -> Path:
+    return Path(root) / name if root is not None else data_root() / name
+
+
+def is_built(name: str, path: str | Path) -> bool:
+    return set(get_spec(name).splits) <= set(built_splits(path))
+
+
+def build_dataset(name: str, out: str | Path | None = None, options: BuildOptions | None = None,
+                  progress: ProgressFn | None = None) -> Path:
+    """Build dataset `name` into `out` (default: the data root / name), replacing it atomically."""
+    spec = get_spec(name)
+    options = options or BuildOptions()
+    _check_options(spec, options)
+    path = Path(out) if out is not None else dataset_path(name)
+    with DatasetWriter(path) as writer:
+        spec.build(BuildContext(spec, options, writer, progress or _no_progress))
+    return path
+
+
+def _check_options(spec: DatasetSpec, options: BuildOptions) -> None:
+    if options.num_aug is not None and options.num_aug < 0:
+        raise DataError("--num-aug must be 0 or more")
+    if options.limit is not None and options.limit < 1:
+        raise DataError("--limit must be at least 1")
+    if options.workers < 1:
+        raise DataError("--workers must be at least 1")
+    if options.dihedral and spec.task != "maze":
+        raise DataError("--dihedral only applies to maze datasets")
+    if options.generated and spec.name != "sudoku-hard-full":
+        raise DataError("--generated only applies to sudoku-hard-full")
+    if options.from_csv and spec.task != "maze":
+        raise DataError("--from-csv only applies to maze datasets")
+
+
+def ensure_dataset(name: str, root: str | Path | None = None, progress: ProgressFn | None = None) -> Path:
+    """The folder of dataset `name` under `root` (default data root), built with defaults if missing."""
+    path = dataset_path(name, root)
+    if not is_built(name, path):
+        build_dataset(name, path, BuildOptions(workers=os.cpu_count() or 1), progress)
+    return path
