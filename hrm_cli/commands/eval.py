@@ -49,8 +49,13 @@ def _dataset_root(weights: Path, data: Path | None, set_name: str | None, metada
     if not name:
         raise DataError("which dataset should be used?", hint="pass --data DIR or --set NAME")
     from hrm.data.build import ensure_dataset
+    from hrm_cli.commands.train import BuildProgress
 
-    return Path(ensure_dataset(name))
+    progress = BuildProgress()
+    try:
+        return Path(ensure_dataset(name, progress=progress))
+    finally:
+        progress.close()
 
 
 def eval_command(

@@ -25,12 +25,47 @@ from hrm_cli.output import get_printer
 SCHEMA_VERSION = 1
 
 
+class BuildProgress:
+    """Shows a dataset build (hrm.data.build's progress(stage, done, total) callback) on stderr."""
+
+    def __init__(self) -> None:
+        self.printer = get_printer()
+        self.stage: str | None = None
+        self.bar = None
+        self.task = None
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage != self.stage:
+            self.stage = stage
+            if self.bar is None and self.printer.show_progress:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+                self.bar = Progress(TextColumn("building dataset: {task.description}"), BarColumn(),
+                                    MofNCompleteColumn(), TimeRemainingColumn(), console=self.printer.err,
+                                    transient=True)
+                self.bar.start()
+            if self.bar is None:
+                self.printer.info(f"building dataset: {stage}")
+            else:
+                if self.task is not None:
+                    self.bar.remove_task(self.task)
+                self.task = self.bar.add_task(stage, total=total)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
 class RichReporter:
     """Draws training progress on stderr: a live bar on a terminal, a status line now and then otherwise."""
 
     LINE_SECONDS = 15.0
 
-    def __init__(self) -> None:
+    def __init__(self, build_progress: BuildProgress | None = None) -> None:
+        self.build_progress = build_progress
         self.printer = get_printer()
         self.progress = None
         self.info: dict[str, Any] = {}
@@ -39,6 +74,8 @@ class RichReporter:
         self._eval_task = None
 
     def start(self, info: dict[str, Any]) -> None:
+        if self.build_progress is not None:
+            self.build_progress.close()                 # rich allows one live display at a time
         self.info = info
         p = self.printer
         resumed = f", resuming at step {info['start_step']:,}" if info["start_step"] else ""
@@ -150,8 +187,8 @@ def train(
     preset: str = typer.Option("auto", "--preset", "-p",
                                help="paper, trm, cpu (or a full name from `hrm presets`); auto: paper on CUDA, "
                                     "cpu otherwise."),
-    data: Path = typer.Option(None, "--data", help="A built dataset folder (default: the preset's dataset, "
-                                                   "built under data/ on first use)."),
+    data: Path = typer.Option(None, "--data", help="A built dataset folder, or a folder to build the preset's "
+                                                   "dataset in (default: $HRM_DATA or ./data)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: runs/<preset>-<time>)."),
     device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its resume.pt."),
@@ -194,8 +231,14 @@ def train(
 
     from hrm.train.loop import train as run_training
 
-    result = run_training(config, out, device=device, data_dir=data, resume=resume, until=until,
-                          reporter=RichReporter() if rank == 0 else None)
+    build_progress = BuildProgress() if rank == 0 else None
+    try:
+        result = run_training(config, out, device=device, data_dir=data, resume=resume, until=until,
+                              reporter=RichReporter(build_progress) if rank == 0 else None,
+                              data_progress=build_progress)
+    finally:
+        if build_progress is not None:
+            build_progress.close()
     if rank != 0:
         raise typer.Exit(exit_codes.INTERRUPTED if result.status == "interrupted" else exit_codes.OK)
     if plot and (out / "metrics.jsonl").exists():
