@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 
 _debug = False
+# typer bundles its own click; its ClickException is the base of typer.BadParameter
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def _version(value: bool) -> None:
@@ -86,15 +88,13 @@ def main() -> None:
         sys.exit(exit_codes.INTERRUPTED)
     except SystemExit:
         raise
+    except typer.Abort:
+        get_printer().error("aborted")
+        sys.exit(exit_codes.INTERRUPTED)
+    except _CLICK_EXCEPTION as exc:  # usage errors: unknown command or option, bad value
+        exc.show()
+        sys.exit(exit_codes.USAGE_ERROR)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            get_printer().error("aborted")
-            sys.exit(exit_codes.INTERRUPTED)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exit_codes.USAGE_ERROR)
         if _debug:
             raise
         get_printer().error(f"{type(exc).__name__}: {exc}", "run with --debug for the traceback")
