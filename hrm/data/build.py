@@ -8,6 +8,7 @@ optional callback `progress(stage, done, total)`; the library never draws anythi
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,7 @@ from hrm.data.sources import (
     iter_arc_tasks,
     read_maze_csv,
     read_sudoku_source,
+    source_root,
     write_maze_csv,
 )
 from hrm.errors import DataError
@@ -115,7 +117,8 @@ def _draw(records: SudokuRecords, count: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(len(records), size=count, replace=False))
 
 
-def sudoku_eval_sets() -> SudokuEvalSets:
+@functools.lru_cache(maxsize=2)
+def _sudoku_eval_sets(source: str) -> SudokuEvalSets:
     puzzles5 = read_sudoku_source("puzzles5")
     hard = puzzles5.take(_draw(puzzles5, SUDOKU_HARD_TEST_SIZE, EVAL_SEED))
     in_puzzles5 = set(puzzles5.question_strings())
@@ -128,6 +131,11 @@ def sudoku_eval_sets() -> SudokuEvalSets:
     for records in (hard, magictour, forum, clue17):
         questions.update(records.question_strings())
     return SudokuEvalSets(hard, magictour, forum, clue17, questions)
+
+
+def sudoku_eval_sets() -> SudokuEvalSets:
+    """The four sudoku evaluation sets (fixed seed), read once per source folder."""
+    return _sudoku_eval_sets(str(source_root()))
 
 
 def _unused(records: SudokuRecords, excluded: set[str]) -> SudokuRecords:

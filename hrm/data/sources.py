@@ -9,6 +9,7 @@ Maze: CSV files in the maze-30x30-hard-1k layout (the same four columns, 900-cha
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import lzma
@@ -115,7 +116,15 @@ def read_sudoku_source(key: str) -> SudokuRecords:
     """One of the shared collections by short name: 17clue, magictour, puzzles5, forum1106."""
     if key not in SUDOKU_FILES:
         raise DataError(f"unknown sudoku collection '{key}'", hint=f"one of: {', '.join(SUDOKU_FILES)}")
-    return read_sudoku_csv(source_path("sudoku", SUDOKU_FILES[key]))
+    return _read_sudoku_cached(str(source_path("sudoku", SUDOKU_FILES[key])))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_sudoku_cached(path: str) -> SudokuRecords:
+    records = read_sudoku_csv(path)
+    for array in (records.questions, records.answers, records.ratings):
+        array.flags.writeable = False     # shared by every caller
+    return records
 
 
 # ----------------------------------------------------------------------------------------------------
