@@ -121,10 +121,14 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path) -> None:
 
 
 def png_header_only(width: int, height: int) -> bytes:
-    """A PNG signature plus an IHDR chunk claiming a huge size (no pixel data at all)."""
+    """A small PNG file whose header claims a huge size (its pixel data is a few bytes)."""
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    chunk = b"IHDR" + ihdr
-    return b"\x89PNG\r\n\x1a\n" + len(ihdr).to_bytes(4, "big") + chunk + zlib.crc32(chunk).to_bytes(4, "big")
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\0" * 64)) \
+        + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
 
 def test_missing_file_and_unknown_task(tmp_path) -> None:

@@ -246,12 +246,17 @@ def _component_outline(comps: Components, label: int) -> np.ndarray:
 
 
 def flatten_lighting(warped: np.ndarray, cell: int) -> np.ndarray:
-    """Ink image in [0, 1]: divide by a local paper-brightness estimate, then stretch."""
+    """Ink image in [0, 1]: divide by a local paper-brightness estimate, then stretch.
+
+    The paper estimate is a morphological closing (max then min filter, about half a cell wide),
+    which removes ink strokes but keeps the sharp edge of a cast shadow where it is.
+    """
     img = Image.fromarray(warped.astype(np.uint8))
     small_side = max(8, warped.shape[0] // 4)
     small = img.resize((small_side, small_side), Image.Resampling.BOX)
     size = max(3, (cell // 8) | 1)            # odd, about half a cell at quarter resolution
-    paper = small.filter(ImageFilter.MaxFilter(size)).filter(ImageFilter.GaussianBlur(size / 2))
+    paper = small.filter(ImageFilter.MaxFilter(size)).filter(ImageFilter.MinFilter(size))
+    paper = paper.filter(ImageFilter.GaussianBlur(1.0))
     paper_full = np.asarray(paper.resize(img.size, Image.Resampling.BILINEAR), np.float32)
     ratio = np.clip(warped / np.maximum(paper_full, 16.0), 0.0, 1.0)
     ink = 1.0 - ratio
@@ -320,18 +325,27 @@ def cut_cells(ink: np.ndarray, v_lines: np.ndarray, h_lines: np.ndarray) -> np.n
 
 
 def fit_grid(gray: Image.Image, corners: np.ndarray, min_score: float = 1.0) -> GridFit | None:
-    """Warp the quadrilateral, verify the 10x10 line lattice and cut the cells; None if not a grid."""
+    """Warp the quadrilateral, verify the 10x10 line lattice and cut the cells; None if not a grid.
+
+    Dark lines on light paper are tried first, then the inverse (dark-mode screenshots).
+    """
     corners = np.asarray(corners, float)
     side = 9 * WARP_CELL
     margin = int(MARGIN * WARP_CELL)
     source, scaled = _shrink_for_warp(gray, corners, side)
     warped = np.asarray(warp_quad(source, scaled, side, margin), np.float32)
-    if np.median(warped[margin:-margin, margin:-margin]) < 110:   # dark mode: light lines on dark
-        warped = 255.0 - warped
-    ink = flatten_lighting(warped, WARP_CELL)
-    h_lines, h_contrast = locate_lines(band_profiles(ink, margin, WARP_CELL, axis=0), margin, WARP_CELL)
-    v_lines, v_contrast = locate_lines(band_profiles(ink, margin, WARP_CELL, axis=1), margin, WARP_CELL)
-    score = min(lattice_score(h_contrast), lattice_score(v_contrast))
+    best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
+    for polarity in (warped, 255.0 - warped):
+        ink = flatten_lighting(polarity, WARP_CELL)
+        h_lines, h_contrast = locate_lines(band_profiles(ink, margin, WARP_CELL, axis=0), margin, WARP_CELL)
+        v_lines, v_contrast = locate_lines(band_profiles(ink, margin, WARP_CELL, axis=1), margin, WARP_CELL)
+        score = min(lattice_score(h_contrast), lattice_score(v_contrast))
+        if best is None or score > best[0]:
+            best = (score, ink, v_lines, h_lines)
+        if score >= max(min_score, 1.0):
+            break
+    assert best is not None
+    score, ink, v_lines, h_lines = best
     if score < min_score:
         return None
     return GridFit(corners=corners, cells=cut_cells(ink, v_lines, h_lines), line_score=score)
@@ -358,7 +372,16 @@ def find_grid(img: Image.Image) -> GridFit:
     if not fits:
         raise ImageReadError("no Sudoku grid found: no 9x9 pattern of lines in the image",
                              hint="photograph the whole grid, its border visible, filling most of the frame")
-    return max(fits, key=lambda f: _quad_area(f.corners) * min(f.line_score, 6.0))
+    return choose_fit(fits)
+
+
+def choose_fit(fits: list[GridFit]) -> GridFit:
+    """The clearest lattice wins; among nearly as clear ones, the largest (a grid, not one of its boxes).
+
+    A whole newspaper page can pass as a weak lattice (rows of text), so clarity comes first.
+    """
+    best = max(f.line_score for f in fits)
+    return max((f for f in fits if f.line_score >= 0.75 * best), key=lambda f: _quad_area(f.corners))
 
 
 def _quad_area(corners: np.ndarray) -> float:
