@@ -167,3 +167,22 @@ def test_repair_leaves_only_confident_clashes(seed: int, sharpness: float) -> No
             box = grid[3 * (r // 3):3 * (r // 3) + 3, 3 * (c // 3):3 * (c // 3) + 3].ravel()
             clash = v in row or v in col or (box == v).sum() > 1
             assert not clash or confidence[r, c] >= REPAIR_BELOW
+
+
+@pytest.mark.parametrize(("picture", "text"), [
+    ("sudoku/magictour_photo.jpg", "sudoku/magictour_top1465.txt"),
+    ("sudoku/forum_hardest_photo.jpg", "sudoku/forum_hardest_1106.txt"),
+    ("sudoku/easy_17_clue_screenshot.png", "sudoku/easy_17_clue.txt"),
+    ("maze/hard1.png", "maze/hard1.txt"),
+    ("arc/4cd1b7b2.png", "arc/4cd1b7b2.json"),
+])
+def test_example_pictures_hold_the_example_puzzles(examples_dir, picture: str, text: str) -> None:
+    from hrm.tasks import get_task
+
+    (read,) = read_image(examples_dir / picture)
+    task = get_task(read.task)
+    expected = task.parse((examples_dir / text).read_text(), text)[0]
+    assert read.task == picture.split("/")[0]
+    assert np.array_equal(read.grid, expected.grid)
+    for (a, b), (c, d) in zip(read.extra.get("demos", []), expected.extra.get("demos", []), strict=True):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
