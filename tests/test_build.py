@@ -1,0 +1,217 @@
+"""Named dataset builds: determinism, no evaluation puzzle in any training split, task encodings, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hrm.data.build import BuildOptions, build_dataset, ensure_dataset, sudoku_eval_sets
+from hrm.data.format import PuzzleDataset, read_identifiers
+from hrm.data.sources import read_maze_csv, read_sudoku_source
+from hrm.errors import DataError
+from hrm.tasks import Puzzle, get_task
+from hrm.tasks.arc import encode_grid, parse_variant_name
+from hrm.tasks.maze import PATH, shortest_distance, shortest_path_solution
+from tests.cli_helpers import run_cli
+
+
+def sudoku_strings(tokens: np.ndarray) -> set[str]:
+    digits = np.asarray(tokens, dtype=np.int64) - 1
+    return {"".join(str(d) if d else "." for d in row) for row in digits}
+
+
+def first_puzzle_rows(ds: PuzzleDataset, column: str = "inputs") -> np.ndarray:
+    """The un-augmented (first) puzzle of every group."""
+    first_puzzles = ds.group_indices[:-1]
+    return np.asarray(getattr(ds, column))[ds.puzzle_indices[first_puzzles]]
+
+
+@pytest.fixture(scope="module")
+def sudoku_1k(shared_data, tmp_path_factory) -> Path:
+    return build_dataset("sudoku-hard-1k", tmp_path_factory.mktemp("s") / "d", BuildOptions(limit=40, num_aug=3))
+
+
+def test_sudoku_build_is_deterministic(sudoku_1k, tmp_path) -> None:
+    again = build_dataset("sudoku-hard-1k", tmp_path / "again", BuildOptions(limit=40, num_aug=3))
+    for split in ("train", "test"):
+        assert PuzzleDataset.load(again, split).content_hash == PuzzleDataset.load(sudoku_1k, split).content_hash
+    other = build_dataset("sudoku-hard-1k", tmp_path / "other", BuildOptions(limit=40, num_aug=3, seed=1))
+    assert PuzzleDataset.load(other, "train").content_hash != PuzzleDataset.load(again, "train").content_hash
+    assert PuzzleDataset.load(other, "test").content_hash == PuzzleDataset.load(again, "test").content_hash
+
+
+def test_sudoku_groups_hold_the_original_and_valid_shuffles(sudoku_1k) -> None:
+    task = get_task("sudoku")
+    train = PuzzleDataset.load(sudoku_1k, "train")
+    assert (train.num_groups, train.num_puzzles, train.metadata.num_puzzle_identifiers) == (40, 160, 1)
+    assert (train.puzzle_identifiers == 0).all() and train.metadata.vocab_size == 11
+    source = read_sudoku_source("puzzles5")
+    by_question = {q: i for i, q in enumerate(source.question_strings())}
+    for g in range(0, 40, 9):
+        rows = list(train.puzzles_of_group(g))
+        original = next(iter(sudoku_strings(train.inputs[rows[:1]])))
+        i = by_question[original]
+        puzzle = Puzzle("sudoku", source.questions[i].astype(np.int64), source.answers[i].astype(np.int64))
+        np.testing.assert_array_equal(train.inputs[rows[0]], task.encode(puzzle))
+        np.testing.assert_array_equal(train.labels[rows[0]], task.encode_label(puzzle, puzzle.solution))
+        for r in rows[1:]:
+            question = task.decode(puzzle, train.inputs[r])
+            answer = task.decode(puzzle, train.labels[r])
+            assert task.verify(Puzzle("sudoku", question), answer).ok
+
+
+def test_no_evaluation_puzzle_is_ever_trained_on(shared_data, tmp_path) -> None:
+    evals = sudoku_eval_sets()
+    assert len(evals.hard_test) == 5000 and len(evals.clue17) == 2000 and len(evals.forum1106) == 244
+    full = build_dataset("sudoku-hard-full", tmp_path / "full", BuildOptions())
+    train = PuzzleDataset.load(full, "train")
+    train_questions = sudoku_strings(first_puzzle_rows(train))
+    assert len(train_questions) > 85_000
+    assert not train_questions & evals.questions
+    test = PuzzleDataset.load(full, "test")
+    assert sudoku_strings(test.inputs) == set(evals.hard_test.question_strings())
+
+
+def test_eval_only_sudoku_sets(shared_data, tmp_path) -> None:
+    path = build_dataset("sudoku-forum1106", tmp_path / "f")
+    test = PuzzleDataset.load(path, "test")
+    puzzles5 = set(read_sudoku_source("puzzles5").question_strings())
+    assert test.num_examples == 244 and not sudoku_strings(test.inputs) & puzzles5
+    assert not (path / "train").exists()
+
+
+def test_sudoku_easy_blanks_few_cells_and_keeps_the_solution(shared_data, tmp_path) -> None:
+    path = build_dataset("sudoku-easy", tmp_path / "e", BuildOptions(limit=30, num_aug=1))
+    train, test = PuzzleDataset.load(path, "train"), PuzzleDataset.load(path, "test")
+    assert (train.num_groups, train.num_puzzles, test.num_examples) == (30, 60, 30)
+    blanks = (first_puzzle_rows(train) == 1).sum(axis=1)
+    assert blanks.min() >= 10 and blanks.max() <= 30
+    from hrm.data.sudoku_gen import analyse
+
+    for row, label in zip(test.inputs[:10], test.labels[:10], strict=True):
+        result = analyse(row.astype(np.int64) - 1)
+        assert result.unique and np.array_equal(result.solutions[0].reshape(81) + 1, label)
+    assert not sudoku_strings(first_puzzle_rows(train)) & sudoku_strings(test.inputs)
+
+
+@pytest.fixture(scope="module")
+def maze_small(tmp_path_factory) -> Path:
+    return build_dataset("maze-hard", tmp_path_factory.mktemp("m") / "d", BuildOptions(limit=3))
+
+
+def test_maze_build_labels_layouts_and_csv(maze_small, tmp_path) -> None:
+    train, test = PuzzleDataset.load(maze_small, "train"), PuzzleDataset.load(maze_small, "test")
+    assert train.num_examples == test.num_examples == 3 and train.metadata.vocab_size == 6
+    for ds in (train, test):
+        for question, label in zip(ds.inputs, ds.labels, strict=True):
+            grid = question.reshape(30, 30).astype(np.int64)
+            moves = shortest_distance(grid)
+            assert moves > 110 and (label == PATH).sum() == moves - 1
+            np.testing.assert_array_equal(label.reshape(30, 30), shortest_path_solution(grid))
+    walls = {bytes(ds.inputs[i] == 1) for ds in (train,) for i in range(3)}
+    assert not walls & {bytes(test.inputs[i] == 1) for i in range(3)}
+    records = read_maze_csv(maze_small / "test.csv")
+    assert [r.rating for r in records] == [shortest_distance(r.reshape(30, 30)) for r in test.inputs.astype(int)]
+    parsed = get_task("maze").parse((maze_small / "test.csv").read_text(), "test.csv")
+    np.testing.assert_array_equal(get_task("maze").encode(parsed[0]), test.inputs[0])
+    again = build_dataset("maze-hard", tmp_path / "again", BuildOptions(limit=3))
+    assert PuzzleDataset.load(again, "test").content_hash == test.content_hash
+
+
+def test_maze_dihedral_and_rebuild_from_csv(maze_small, tmp_path) -> None:
+    path = build_dataset("maze-hard", tmp_path / "dihedral",
+                         BuildOptions(limit=3, dihedral=True, from_csv=str(maze_small)))
+    train = PuzzleDataset.load(path, "train")
+    assert (train.num_groups, train.num_puzzles) == (3, 24)
+    original = PuzzleDataset.load(maze_small, "train")
+    np.testing.assert_array_equal(first_puzzle_rows(train), original.inputs)
+    assert PuzzleDataset.load(path, "test").content_hash == PuzzleDataset.load(maze_small, "test").content_hash
+
+
+@pytest.fixture(scope="module")
+def arc1(shared_data, tmp_path_factory) -> Path:
+    return build_dataset("arc1", tmp_path_factory.mktemp("a") / "d", BuildOptions(num_aug=1, workers=2))
+
+
+def test_arc1_split_follows_the_reference(arc1) -> None:
+    train, test = PuzzleDataset.load(arc1, "train"), PuzzleDataset.load(arc1, "test")
+    assert train.num_groups == 960 and test.num_groups == 400
+    assert train.metadata.mean_puzzle_examples == pytest.approx(4.154, abs=0.01)
+    names = read_identifiers(arc1)
+    assert names[0] == "<blank>" and len(names) == len(set(names)) == train.metadata.num_puzzle_identifiers
+    assert set(test.puzzle_identifiers.tolist()) <= set(train.puzzle_identifiers.tolist())
+    for identifier in test.puzzle_identifiers[:50]:
+        task_id, transform = parse_variant_name(names[identifier])
+        assert names[identifier] == task_id or transform.dihedral in range(8)
+
+
+def _to_corner(question: np.ndarray, answer: np.ndarray) -> bytes:
+    """An (input, output) pair moved back to the canvas's top-left corner (undoing translation)."""
+    grid = question.reshape(30, 30)
+    rows, cols = np.nonzero(grid)
+    shift = (-int(rows.min()), -int(cols.min()))
+    return (np.roll(grid, shift, axis=(0, 1)).tobytes()
+            + np.roll(answer.reshape(30, 30), shift, axis=(0, 1)).tobytes())
+
+
+def test_arc_test_pairs_of_evaluation_tasks_never_reach_train(arc1, shared_data) -> None:
+    train, test = PuzzleDataset.load(arc1, "train"), PuzzleDataset.load(arc1, "test")
+    # Rows of evaluation tasks in train (their demonstrations). Across tasks the sources share one pair
+    # (evaluation 070dd51e's test pair is also in training task 40853293), so compare within tasks.
+    owner = np.searchsorted(train.puzzle_indices, np.arange(train.num_examples), side="right") - 1
+    of_eval_tasks = np.isin(train.puzzle_identifiers[owner], test.puzzle_identifiers)
+    train_pairs = {_to_corner(a, b) for a, b in zip(train.inputs[of_eval_tasks], train.labels[of_eval_tasks],
+                                                     strict=True)}
+    test_pairs = {a.tobytes() + b.tobytes() for a, b in zip(test.inputs, test.labels, strict=True)}
+    assert len(train_pairs) > 2_000 and len(test_pairs) > 800
+    assert not test_pairs & train_pairs
+    first_eval = sorted((shared_data / "arc" / "agi1" / "evaluation").glob("*.json"))[0]
+    pair = json.loads(first_eval.read_text())["test"][0]
+    tokens = encode_grid(np.array(pair["input"])).tobytes() + encode_grid(np.array(pair["output"])).tobytes()
+    assert tokens in test_pairs
+
+
+def test_arc_build_is_deterministic_whatever_the_workers(arc1, tmp_path) -> None:
+    again = build_dataset("arc1", tmp_path / "again", BuildOptions(num_aug=1, workers=1))
+    assert PuzzleDataset.load(again, "train").content_hash == PuzzleDataset.load(arc1, "train").content_hash
+
+
+def test_interrupted_build_leaves_nothing_and_ensure_builds_once(tmp_path) -> None:
+    def interrupt(stage: str, done: int, total: int | None) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset("maze-easy", tmp_path / "x", BuildOptions(limit=2), interrupt)
+    assert list(tmp_path.iterdir()) == []
+    path = ensure_dataset("sudoku-magictour", root=tmp_path)
+    stamp = (path / "test" / "dataset.json").stat().st_mtime_ns
+    assert ensure_dataset("sudoku-magictour", root=tmp_path) == path
+    assert (path / "test" / "dataset.json").stat().st_mtime_ns == stamp
+
+
+def test_bad_options_and_missing_sources_are_clear_errors(tmp_path, monkeypatch) -> None:
+    with pytest.raises(DataError, match="unknown dataset"):
+        build_dataset("sudoku-huge", tmp_path / "x")
+    with pytest.raises(DataError, match="--dihedral"):
+        build_dataset("arc1", tmp_path / "x", BuildOptions(dihedral=True))
+    monkeypatch.setenv("HRM_SOURCE_DATA", str(tmp_path / "absent"))
+    with pytest.raises(DataError, match=str(tmp_path / "absent")):
+        build_dataset("sudoku-magictour", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_build_list_and_info(capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("HRM_DATA", str(tmp_path))
+    result = run_cli(capsys, monkeypatch, "data", "build", "maze-easy", "--limit", "2", "--workers", "1")
+    assert result.code == 0 and "hash" in result.out
+    listing = json.loads(run_cli(capsys, monkeypatch, "data", "list", "--json").out)
+    built = {d["name"]: d["built"] for d in listing["datasets"]}
+    assert built["maze-easy"] and not built["arc2"]
+    info = run_cli(capsys, monkeypatch, "data", "info", str(tmp_path / "maze-easy"), "--verify", "--json")
+    report = json.loads(info.out)
+    assert report["splits"]["test"]["hash_ok"] and report["splits"]["train"]["name"] == "maze-easy"
+    bad = run_cli(capsys, monkeypatch, "data", "build", "nope")
+    assert bad.code == 2 and "unknown dataset" in bad.err and "Traceback" not in bad.err
