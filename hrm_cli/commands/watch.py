@@ -40,7 +40,7 @@ def watch(
     opener = SessionOpener(task=task, weights=weights, device=device, max_segments=max_segments,
                            attempts=attempts, index=index)
     chosen = opener.read(Path(file)) if file is not None else None
-    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+    if not _interactive():
         raise HRMError("hrm watch draws in an interactive terminal, and this is not one",
                        hint="run it in a terminal; for pictures use `hrm solve --png` or `hrm export`")
     session = None
@@ -54,6 +54,12 @@ def watch(
                    speed=speed)
     app.run()
     raise typer.Exit(exit_codes.OK)
+
+
+def _interactive() -> bool:
+    """Textual reads keys from stdin and draws on stderr, so both must be a terminal."""
+    streams = (sys.__stdin__, sys.__stderr__)
+    return all(stream is not None and stream.isatty() for stream in streams)
 
 
 class SessionOpener:

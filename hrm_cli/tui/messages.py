@@ -1,4 +1,7 @@
-"""Messages the worker threads post to the UI (post_message is thread-safe)."""
+"""Messages the worker threads post to the UI (post_message is thread-safe).
+
+None bubbles: each is meant for the screen that owns the worker that sent it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ if TYPE_CHECKING:
     from hrm_cli.tui.runner import Session
 
 
-class SolverStarted(Message):
+class SolverStarted(Message, bubble=False):
     """A run of the model began for `attempt`. `run` tells runs apart so late messages are ignored."""
 
     def __init__(self, run: int, attempt: int) -> None:
@@ -21,7 +24,7 @@ class SolverStarted(Message):
         self.run, self.attempt = run, attempt
 
 
-class SolverFrame(Message):
+class SolverFrame(Message, bubble=False):
     """The model finished one more segment."""
 
     def __init__(self, run: int, attempt: int, frame: Frame) -> None:
@@ -29,7 +32,7 @@ class SolverFrame(Message):
         self.run, self.attempt, self.frame = run, attempt, frame
 
 
-class SolverDone(Message):
+class SolverDone(Message, bubble=False):
     """The frame stream ended (the model halted or reached its segment limit)."""
 
     def __init__(self, run: int, attempt: int, segments: int) -> None:
@@ -37,15 +40,7 @@ class SolverDone(Message):
         self.run, self.attempt, self.segments = run, attempt, segments
 
 
-class FileChosen(Message):
-    """The user picked a puzzle file in the file picker."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-
-class SessionReady(Message):
+class SessionReady(Message, bubble=False):
     """A picked file was read and its model loaded."""
 
     def __init__(self, session: Session) -> None:
@@ -53,7 +48,7 @@ class SessionReady(Message):
         self.session = session
 
 
-class SaveDone(Message):
+class SaveDone(Message, bubble=False):
     """Images of the current view were written."""
 
     def __init__(self, paths: list[Path]) -> None:

@@ -206,28 +206,36 @@ class WatchScreen(Screen):
     # ------------------------------------------------------------------ saving
 
     def action_save(self) -> None:
+        """Write the terminal view as SVG now, then the board as PNG and the segments so far as GIF."""
         frames = self.timeline.current[: self.timeline.playhead + 1]
         if not frames:
             self.notify("nothing to save yet: no segment is shown", severity="warning")
             return
-        self.save_images(frames)
+        puzzle = self.session.puzzle
+        stem = f"{file_stem(puzzle.name, puzzle.task)}-a{self.timeline.attempt + 1}-seg{frames[-1].segment:02d}"
+        out_dir = self.options.out_dir
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            svg = unused_path(out_dir / f"{stem}-screen.svg")
+            self.app.save_screenshot(filename=svg.name, path=str(svg.parent))
+        except OSError as exc:
+            self.notify(f"{out_dir}: {exc.strerror or exc}", title="could not save", severity="error")
+            return
+        self.save_images(frames, out_dir / stem, svg)
 
     @work(thread=True, exit_on_error=False, group="save", description="saving images")
-    def save_images(self, frames: list[Frame]) -> None:
+    def save_images(self, frames: list[Frame], base: Path, svg: Path) -> None:
         try:
             from hrm.imaging.render import save_gif, save_png
         except ImportError as exc:
-            raise HRMError("saving images needs hrm.imaging.render, which this install lacks",
+            raise HRMError(f"saved {svg}, but PNG and GIF need hrm.imaging.render, which this install lacks",
                            hint=str(exc)) from exc
         puzzle, frame = self.session.puzzle, frames[-1]
-        out_dir = self.options.out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stem = f"{file_stem(puzzle.name, puzzle.task)}-a{self.timeline.attempt + 1}"
-        png = unused_path(out_dir / f"{stem}-seg{frame.segment:02d}.png")
+        png = unused_path(base.with_name(base.name + ".png"))
         save_png(puzzle.task, puzzle, frame.answer, png, confidence=frame.confidence, changed=frame.changed)
-        paths = [png]
+        paths = [svg, png]
         if len(frames) > 1:
-            gif = unused_path(out_dir / f"{stem}-seg01-{frame.segment:02d}.gif")
+            gif = unused_path(base.with_name(base.name + "-history.gif"))
             save_gif(puzzle.task, puzzle, frames, gif)
             paths.append(gif)
         self.post_message(SaveDone(paths))
@@ -289,6 +297,9 @@ def describe_error(exc: BaseException | None) -> tuple[str, str, str | None, str
         return ERROR_TITLES.get(type(exc).__name__, "error"), exc.message, exc.hint, None
     if exc is None:
         return "error", "the model stopped without saying why", None, None
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return "file problem", f"{where}{exc.strerror or exc}", None, None
     details = "".join(traceback.format_exception(exc)[-12:])
     hint = "this looks like a bug; the details follow"
     return "unexpected error", f"{type(exc).__name__}: {exc}", hint, details

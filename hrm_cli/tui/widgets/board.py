@@ -16,7 +16,7 @@ from textual.widget import Widget
 from hrm.solver import Frame
 from hrm.tasks.base import Puzzle
 from hrm_cli.tui.widgets import cells
-from hrm_cli.tui.widgets.cells import FULL, HALF, BoardView, Paint
+from hrm_cli.tui.widgets.cells import HALF, SCALES, BoardView, Paint
 
 
 class Board(Widget):
@@ -68,32 +68,32 @@ class Board(Widget):
             return cells.sudoku_strips(self.view, paint, cell_w, cell_h)
         if self.view.task == "maze":
             rows, cols = self.view.question.shape
-            mode = FULL if _fits(cells.pixel_size(rows, cols, FULL), width, height) else HALF
-            return cells.pixel_strips(cells.maze_colours(self.view, paint), mode)
+            scale = next((s for s in SCALES if _fits(cells.pixel_size(rows, cols, s), width, height)), HALF)
+            return cells.pixel_strips(cells.maze_colours(self.view, paint), scale)
         return self._draw_arc(paint, width, height)
 
     def _draw_arc(self, paint: Paint, width: int, height: int) -> list[Strip]:
         """Input and answer side by side; the answer alone when the terminal is too small for both."""
-        for mode in (FULL, HALF):
-            drawing = cells.hstack([self._arc_input(paint, mode), self._arc_answer(paint, mode)], 3,
+        for scale in (*SCALES, HALF):
+            drawing = cells.hstack([self._arc_input(paint, scale), self._arc_answer(paint, scale)], 3,
                                    self.rich_style)
             if _fits((drawing[0].cell_length, len(drawing)), width, height):
                 return drawing
         return self._arc_answer(paint, HALF)
 
-    def _arc_input(self, paint: Paint, mode: str) -> list[Strip]:
+    def _arc_input(self, paint: Paint, scale: int) -> list[Strip]:
         grid = self.view.question
-        strips = cells.pixel_strips(cells.arc_colours(grid, None, paint), mode)
+        strips = cells.pixel_strips(cells.arc_colours(grid, None, paint), scale)
         caption = f"input {grid.shape[0]}×{grid.shape[1]}"
         return cells.captioned(caption, strips, paint.caption, self.rich_style)
 
-    def _arc_answer(self, paint: Paint, mode: str) -> list[Strip]:
+    def _arc_answer(self, paint: Paint, scale: int) -> list[Strip]:
         view = self.view
         if view.answer is None:
             waiting = Strip([Segment("waiting for the model…", paint.caption)])
             return cells.captioned("answer", [waiting], paint.caption, self.rich_style)
         colours = cells.arc_colours(view.answer, view.confidence, paint)
-        strips = cells.pixel_strips(colours, mode, view.changed)
+        strips = cells.pixel_strips(colours, scale, view.changed)
         caption = f"answer {view.answer.shape[0]}×{view.answer.shape[1]}"
         return cells.captioned(caption, strips, paint.caption, self.rich_style)
 

@@ -192,12 +192,13 @@ def _sudoku_cell(view: BoardView, paint: Paint, r: int, c: int) -> tuple[str, St
 
 # ---------------------------------------------------------------- maze and ARC (colour cells)
 
-FULL, HALF = "full", "half"   # FULL: a cell is 2 columns x 1 row; HALF: 1 column x half a row
+HALF = 0                 # a cell is 1 column x half a row (two cells per character, via '▀')
+SCALES = (4, 3, 2, 1)    # otherwise a cell is 2*scale columns x scale rows; larger first
 
 
-def pixel_size(rows: int, cols: int, mode: str) -> tuple[int, int]:
-    """(width, height) in terminal cells of a rows x cols colour grid."""
-    return (2 * cols, rows) if mode == FULL else (cols, (rows + 1) // 2)
+def pixel_size(rows: int, cols: int, scale: int) -> tuple[int, int]:
+    """(width, height) in terminal cells of a rows x cols colour grid drawn at `scale`."""
+    return (2 * scale * cols, scale * rows) if scale else (cols, (rows + 1) // 2)
 
 
 def maze_colours(view: BoardView, paint: Paint) -> list[list[Color]]:
@@ -238,12 +239,22 @@ def arc_colours(grid: np.ndarray, confidence: np.ndarray | None, paint: Paint) -
     return out
 
 
-def pixel_strips(colours: list[list[Color]], mode: str, marks: np.ndarray | None = None) -> list[Strip]:
-    """Draw a colour grid. In FULL mode cells flagged in `marks` carry a small dot."""
-    if mode == FULL:
-        return [Strip([_full_cell(colour, marks is not None and bool(marks[r, c]))
-                       for c, colour in enumerate(row)])
-                for r, row in enumerate(colours)]
+def pixel_strips(colours: list[list[Color]], scale: int, marks: np.ndarray | None = None) -> list[Strip]:
+    """Draw a colour grid. At scale >= 1, cells flagged in `marks` carry a small dot."""
+    if scale == HALF:
+        return _half_block_strips(colours)
+    strips = []
+    for r, row in enumerate(colours):
+        for sub in range(scale):
+            middle = sub == scale // 2
+            strips.append(Strip([
+                _block_cell(colour, 2 * scale, middle and marks is not None and bool(marks[r, c]))
+                for c, colour in enumerate(row)
+            ]))
+    return strips
+
+
+def _half_block_strips(colours: list[list[Color]]) -> list[Strip]:
     strips = []
     for r in range(0, len(colours), 2):
         top = colours[r]
@@ -255,8 +266,8 @@ def pixel_strips(colours: list[list[Color]], mode: str, marks: np.ndarray | None
     return strips
 
 
-def _full_cell(colour: Color, marked: bool) -> Segment:
-    text = "••" if marked else "  "
+def _block_cell(colour: Color, width: int, marked: bool) -> Segment:
+    text = ("•" if marked else " ").center(width)
     return Segment(text, Style(color=colour.get_contrast_text().rich_color, bgcolor=colour.rich_color))
 
 

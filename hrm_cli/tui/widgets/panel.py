@@ -61,7 +61,7 @@ def stats_text(frame: Frame | None, status: Status, style: StyleFor, width: int)
             ("q_halt", _q_halt(frame, style)),
             ("accuracy", _accuracy(frame, style)),
             ("rules", _rules(frame, style)),
-            ("changed", Text(f"{int(frame.changed.sum())} cells")),
+            ("changed", Text(_cells(int(frame.changed.sum())))),
             ("time", Text(f"{frame.seconds:.2f} s/segment")),
         ]
     rows += [("play", _playback(status)), ("model", _model(status, style))]
@@ -133,6 +133,10 @@ def _model(status: Status, style: StyleFor) -> Text:
 def _attempt(status: Status) -> Text:
     note = "" if status.attempt == 0 else f" (noise, seed {status.attempt})"
     return Text(f"{status.attempt + 1} / {status.attempts}{note}")
+
+
+def _cells(count: int) -> str:
+    return f"{count} cell" if count == 1 else f"{count} cells"
 
 
 def _truncate(line: str, width: int) -> str:
