@@ -152,7 +152,7 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 def read_arc_grid(labels: np.ndarray) -> np.ndarray | None:
     """One ARC grid from the labels of its bounding box, or None when it is not a palette grid."""
     h, w = labels.shape
-    if min(h, w) < 3:
+    if min(h, w) < 3 or (labels < OTHER).mean() < 0.5:     # mostly non-palette: a photo, text, a maze
         return None
     shape = arc_lattice(labels) or arc_lattice(mode_filter(labels), noise_floor=0.1, coverage=0.9)
     if shape is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter, ImageOps
 
 from hrm.errors import ImageReadError
@@ -233,12 +234,20 @@ def _component_boxes(comps: Components) -> np.ndarray:
 
 
 def _component_outline(comps: Components, label: int) -> np.ndarray:
-    """Run end points of one component: a superset of its convex hull's vertices (pixel corners)."""
+    """Leftmost and rightmost pixel corners of each row of one component: enough for its convex hull."""
     sel = comps.run_label == label
     rows, starts, ends = comps.run_row[sel], comps.run_start[sel], comps.run_end[sel]
-    xs = np.concatenate([starts, ends, starts, ends])
-    ys = np.concatenate([rows, rows, rows + 1, rows + 1])
-    return np.stack([xs, ys], axis=1).astype(float)
+    first = rows.min()
+    span = rows.max() - first + 1
+    left = np.full(span, np.iinfo(np.int64).max)
+    right = np.full(span, -1)
+    np.minimum.at(left, rows - first, starts)
+    np.maximum.at(right, rows - first, ends)
+    present = right >= 0
+    ys = np.flatnonzero(present) + first
+    left, right = left[present], right[present]
+    xs = np.concatenate([left, right, left, right])
+    return np.stack([xs, np.concatenate([ys, ys, ys + 1, ys + 1])], axis=1).astype(float)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,13 +264,20 @@ def flatten_lighting(warped: np.ndarray, cell: int) -> np.ndarray:
     small_side = max(8, warped.shape[0] // 4)
     small = img.resize((small_side, small_side), Image.Resampling.BOX)
     size = max(3, (cell // 8) | 1)            # odd, about half a cell at quarter resolution
-    paper = small.filter(ImageFilter.MaxFilter(size)).filter(ImageFilter.MinFilter(size))
-    paper = paper.filter(ImageFilter.GaussianBlur(1.0))
+    closed = _rank(_rank(np.asarray(small), size, np.max), size, np.min)
+    paper = Image.fromarray(closed).filter(ImageFilter.GaussianBlur(1.0))
     paper_full = np.asarray(paper.resize(img.size, Image.Resampling.BILINEAR), np.float32)
     ratio = np.clip(warped / np.maximum(paper_full, 16.0), 0.0, 1.0)
     ink = 1.0 - ratio
     strong = float(np.percentile(ink, 99.0))
     return np.clip(ink / max(strong, 0.2), 0.0, 1.0).astype(np.float32)
+
+
+def _rank(arr: np.ndarray, size: int, reduce) -> np.ndarray:
+    """Max or min over a size x size window, edges replicated (same as Pillow's MaxFilter, faster)."""
+    half = size // 2
+    windows = sliding_window_view(np.pad(arr, half, mode="edge"), (size, size))
+    return reduce(windows, axis=(-2, -1))
 
 
 def band_profiles(ink: np.ndarray, margin: int, pitch: float, axis: int) -> np.ndarray:
