@@ -4,8 +4,9 @@ Solver: one 9-bit candidate mask per cell; propagation to the fixpoint of naked 
 candidate removes it from its 20 peers) and hidden singles (a digit with one place in a row, column or
 box goes there); then minimum-remaining-values branching (first cell in row-major order with the fewest
 candidates, digits tried in ascending order). The rating of a puzzle is the number of dead ends
-(contradictions) met before the first solution: 0 means singles alone solve it. This is the rule used
-for the `rating` column of the shared CSV files, so the two agree.
+(contradictions) met before the first solution: 0 means singles alone solve it. The `rating` column of
+the shared CSV files was made by a solver described the same way; the two agree on 98% of the first
+300 puzzles5 rows and 86% of top1465's (the rest differ by a few dead ends).
 
 Pure Python: a typical hard puzzle is solved, checked for a second solution and rated in a few
 milliseconds to tens of milliseconds; bulk work is spread over processes (see `mutate_many`).
