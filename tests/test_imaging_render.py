@@ -131,3 +131,10 @@ def test_bad_requests_raise_hrm_error(call) -> None:
 def test_save_png_into_missing_folder_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(HRMError, match="does not exist"):
         save_png("sudoku", Puzzle("sudoku", GIVENS), None, tmp_path / "nope" / "x.png")
+
+
+def test_read_confidence_fades_digits_read_from_a_photo() -> None:
+    conf = np.ones((9, 9))
+    conf[0, 1] = 0.1
+    image = render_puzzle("sudoku", Puzzle("sudoku", GIVENS), confidence=conf)
+    assert cell_pixels(image, 0, 1).min() > cell_pixels(image, 0, 2).min() + 60

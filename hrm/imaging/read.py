@@ -102,14 +102,16 @@ def read_picture(image: Image.Image, task: str | None = None, name: str = "",
         raise HRMError(f"unknown task '{task}'", hint=f"choose one of: {', '.join(TASKS)}")
     if task is not None:
         return [_read_as(task, image, name, weights)]
-    reasons = []
-    for candidate in ("arc", "maze", "sudoku"):
+    reasons = {}
+    for candidate in ("arc", "maze", "sudoku"):       # strictest first: ARC needs palette colours
         try:
             return [_read_as(candidate, image, name, weights)]
         except ImageReadError as exc:
-            reasons.append(f"{candidate}: {exc.message}")
-    raise ImageReadError(f"{name or 'image'}: no Sudoku grid, maze or ARC grid recognised",
-                         hint="pass --task sudoku|maze|arc to see why that reader failed")
+            reasons[candidate] = exc.message
+    error = ImageReadError(f"{name or 'image'}: no Sudoku grid, maze or ARC grid recognised",
+                           hint="pass --task sudoku|maze|arc to see why that reader failed")
+    error.reasons = reasons           # per task, for --debug output
+    raise error
 
 
 def _read_as(task: str, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:

@@ -156,8 +156,11 @@ def render_sudoku(puzzle: Puzzle, answer: np.ndarray | None = None, confidence: 
     draw = ImageDraw.Draw(image)
     for r in range(9):
         for c in range(9):
-            _sudoku_cell(draw, r, c, int(givens[r, c]), int(shown[r, c]), bool(broken[r, c]),
-                         None if conf is None else float(conf[r, c]), bool(moved is not None and moved[r, c]))
+            given = int(givens[r, c])
+            # confidence fades the model's digits; with no answer it fades what was read from a photo
+            cell_conf = None if conf is None or (given and answer is not None) else float(conf[r, c])
+            _sudoku_cell(draw, r, c, given, int(shown[r, c]), bool(broken[r, c]), cell_conf,
+                         bool(moved is not None and moved[r, c]))
     _sudoku_lines(draw)
     return image
 
@@ -173,7 +176,7 @@ def _sudoku_cell(draw: ImageDraw.ImageDraw, r: int, c: int, given: int, value: i
     if not value:
         return
     colour = RULE_RED if broken else (INK if given else MODEL_BLUE)
-    if not given and conf is not None:
+    if conf is not None:
         colour = _fade(colour, 0.25 + 0.75 * min(max(conf, 0.0), 1.0))
     draw.text((x0 + SUDOKU_CELL / 2, y0 + SUDOKU_CELL / 2 + 1), str(value), fill=colour,
               font=font(int(SUDOKU_CELL * 0.62)), anchor="mm")
