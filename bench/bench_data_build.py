@@ -1,7 +1,8 @@
-"""Time the dataset builds: sudoku-hard-1k (defaults), maze-hard (1000 + 1000) and arc1 at 300 augmentations.
+"""Time the dataset builds: sudoku-hard-1k (defaults), maze-hard (1000 + 1000) and arc1 at 300 augmentations,
+plus the hard-sudoku mutator (puzzles per second).
 
-Usage: python bench/bench_data_build.py [--workers K] [--out DIR] [--keep]
-Prints one line per build and writes bench/results/data_build.json.
+Usage: python bench/bench_data_build.py [--workers K] [--out DIR] [--keep] [--mutate N]
+Prints one line per measurement and writes bench/results/data_build.json.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrm.data.build import BuildOptions, build_dataset, get_spec  # noqa: E402
 from hrm.data.format import read_metadata  # noqa: E402
+from hrm.data.sources import read_sudoku_source  # noqa: E402
+from hrm.data.sudoku_gen import HARD_RATING, mutate_many  # noqa: E402
 
 BUILDS = [
     ("sudoku-hard-1k", {}),
@@ -46,11 +49,22 @@ def time_build(name: str, extra: dict, workers: int, out: Path) -> dict:
     }
 
 
+def time_mutator(count: int, workers: int) -> dict:
+    seeds = read_sudoku_source("puzzles5")
+    hard = seeds.take(seeds.ratings >= HARD_RATING)
+    started = time.perf_counter()
+    made = mutate_many(hard.questions, hard.answers, count, seed=0, workers=workers)
+    seconds = time.perf_counter() - started
+    return {"name": "sudoku-mutate", "puzzles": len(made), "min_rating": HARD_RATING,
+            "seconds": round(seconds, 1), "puzzles_per_second": round(len(made) / seconds, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=None, help="where to build (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the built datasets")
+    parser.add_argument("--mutate", type=int, default=500, help="mutated hard sudoku puzzles to time (0: skip)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="hrm-bench-data-"))
     results = []
@@ -60,6 +74,11 @@ def main() -> None:
             results.append(result)
             counts = ", ".join(f"{s} {v['examples']} examples" for s, v in result["splits"].items())
             print(f"{name:16s} {result['seconds']:8.1f} s  {result['disk_mb']:8.1f} MB  {counts}", flush=True)
+        if args.mutate:
+            result = time_mutator(args.mutate, args.workers)
+            results.append(result)
+            print(f"sudoku-mutate    {result['seconds']:8.1f} s  {result['puzzles_per_second']:.2f} hard puzzles/s "
+                  f"(rating >= {HARD_RATING})", flush=True)
     finally:
         if not args.keep and args.out is None:
             shutil.rmtree(out, ignore_errors=True)

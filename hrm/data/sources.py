@@ -72,7 +72,9 @@ class SudokuRecords:
         return grids_to_strings(self.questions)
 
     def take(self, indices: np.ndarray | Sequence[int]) -> SudokuRecords:
-        idx = np.asarray(indices, dtype=np.int64)
+        """The records at `indices` (positions, or a boolean mask over the records)."""
+        idx = np.asarray(indices)
+        idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.int64)
         return SudokuRecords(self.questions[idx], self.answers[idx], self.ratings[idx], self.source)
 
 

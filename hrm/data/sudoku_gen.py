@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.pool
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -322,10 +323,15 @@ def mutate(question: np.ndarray, solution: np.ndarray, rng: np.random.Generator,
     return Generated(new_q.reshape(SIZE, SIZE), new_s.reshape(SIZE, SIZE), rating)
 
 
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is handled once, by the parent
+
+
 def process_pool(workers: int) -> multiprocessing.pool.Pool:
-    """A worker pool; fork where available (workers only run numpy and Python, never torch)."""
+    """A worker pool; fork where available (workers only run numpy and Python, never torch). Workers
+    ignore Ctrl-C: the parent gets KeyboardInterrupt and leaving the pool's `with` block ends them."""
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(workers)
+    return multiprocessing.get_context(method).Pool(workers, initializer=_ignore_interrupts)
 
 
 def _mutate_job(args: tuple[np.ndarray, np.ndarray, int, int, int]) -> list[Generated]:
