@@ -27,7 +27,7 @@ from hrm.errors import HRMError
 SIZE = 9
 CELLS = 81
 ALL_DIGITS = 0x1FF
-HARD_RATING = 20          # dead ends; about 3 in 4 puzzles5 (forum hardest, SE >= 11) rate this or more
+HARD_RATING = 20          # dead ends; 81% of puzzles5 (forum hardest, SE >= 11) rate this or more
 
 _BIT_TO_DIGIT = {1 << d: d + 1 for d in range(SIZE)}
 _POPCOUNT = [bin(m).count("1") for m in range(ALL_DIGITS + 1)]
