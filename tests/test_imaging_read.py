@@ -151,7 +151,7 @@ def test_repair_replaces_the_unsure_cell_of_a_clash() -> None:
     assert confidence[0, 4] == pytest.approx(0.4)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.floats(0.5, 8.0))
 def test_repair_leaves_only_confident_clashes(seed: int, sharpness: float) -> None:
     rng = np.random.default_rng(seed)

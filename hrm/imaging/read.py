@@ -156,12 +156,23 @@ def decode_digits(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple
 
 def _least_sure_conflict(grid: np.ndarray, confidence: np.ndarray) -> tuple[int, int] | None:
     """The least confident cell among those sharing a digit with a unit mate, if it is unsure enough."""
-    conflicted = [(confidence[r, c], (r, c)) for r in range(9) for c in range(9)
-                  if grid[r, c] and _clashes(grid, r, c, int(grid[r, c]))]
-    if not conflicted:
+    clashing = clash_mask(grid)
+    if not clashing.any():
         return None
-    conf, cell = min(conflicted)
-    return cell if conf < REPAIR_BELOW else None
+    masked = np.where(clashing, confidence, np.inf)
+    r, c = np.unravel_index(int(np.argmin(masked)), masked.shape)
+    return (int(r), int(c)) if masked[r, c] < REPAIR_BELOW else None
+
+
+def clash_mask(grid: np.ndarray) -> np.ndarray:
+    """bool 9x9: filled cells whose digit appears again in their row, column or box."""
+    onehot = np.eye(10, dtype=np.int64)[grid][..., 1:]                  # [9, 9, 9] digit indicators
+    rows = onehot.sum(axis=1, keepdims=True)
+    cols = onehot.sum(axis=0, keepdims=True)
+    boxes = onehot.reshape(3, 3, 3, 3, 9).sum(axis=(1, 3))              # [box row, box col, digit]
+    box_of_cell = np.repeat(np.repeat(boxes, 3, axis=0), 3, axis=1)
+    repeated = (rows > 1) | (cols > 1) | (box_of_cell > 1)
+    return (onehot.astype(bool) & repeated).any(axis=2)
 
 
 def _best_fitting_class(grid: np.ndarray, probs: np.ndarray, cell: tuple[int, int]) -> tuple[int, float]:
