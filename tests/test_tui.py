@@ -294,7 +294,7 @@ async def test_timer_plays_through_all_segments_and_speed_keys_change_it():
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         screen = app.screen
-        for _ in range(40):
+        for _ in range(100):
             if screen.timeline.playhead == 4:
                 break
             await pilot.pause(0.05)

@@ -79,7 +79,7 @@ class Board(Widget):
                                    self.rich_style)
             if _fits((drawing[0].cell_length, len(drawing)), width, height):
                 return drawing
-        return self._arc_answer(paint, HALF)
+        return self._arc_answer(paint, HALF, note=" (widen for the input)")
 
     def _arc_input(self, paint: Paint, scale: int) -> list[Strip]:
         grid = self.view.question
@@ -87,14 +87,14 @@ class Board(Widget):
         caption = f"input {grid.shape[0]}×{grid.shape[1]}"
         return cells.captioned(caption, strips, paint.caption, self.rich_style)
 
-    def _arc_answer(self, paint: Paint, scale: int) -> list[Strip]:
+    def _arc_answer(self, paint: Paint, scale: int, note: str = "") -> list[Strip]:
         view = self.view
         if view.answer is None:
             waiting = Strip([Segment("waiting for the model…", paint.caption)])
             return cells.captioned("answer", [waiting], paint.caption, self.rich_style)
         colours = cells.arc_colours(view.answer, view.confidence, paint)
         strips = cells.pixel_strips(colours, scale, view.changed)
-        caption = f"answer {view.answer.shape[0]}×{view.answer.shape[1]}"
+        caption = f"answer {view.answer.shape[0]}×{view.answer.shape[1]}{note}"
         return cells.captioned(caption, strips, paint.caption, self.rich_style)
 
     def _paint(self) -> Paint:

@@ -61,7 +61,7 @@ def stats_text(frame: Frame | None, status: Status, style: StyleFor, width: int)
             ("q_halt", _q_halt(frame, style)),
             ("accuracy", _accuracy(frame, style)),
             ("rules", _rules(frame, style)),
-            ("changed", Text(_cells(int(frame.changed.sum())))),
+            ("changed", Text(_plural(int(frame.changed.sum()), "cell"))),
             ("time", Text(f"{frame.seconds:.2f} s/segment")),
         ]
     rows += [("play", _playback(status)), ("model", _model(status, style))]
@@ -122,7 +122,7 @@ def _playback(status: Status) -> Text:
 def _model(status: Status, style: StyleFor) -> Text:
     described = {
         "running": (f"computing… {status.ready} ready", ""),
-        "done": (f"done, {status.ready} segments", style("good")),
+        "done": (f"done, {_plural(status.ready, 'segment')}", style("good")),
         "stopped": (f"stopped after {status.ready}", style("dim")),
         "failed": (f"failed after {status.ready}", style("bad")),
     }
@@ -135,8 +135,8 @@ def _attempt(status: Status) -> Text:
     return Text(f"{status.attempt + 1} / {status.attempts}{note}")
 
 
-def _cells(count: int) -> str:
-    return f"{count} cell" if count == 1 else f"{count} cells"
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _truncate(line: str, width: int) -> str:
