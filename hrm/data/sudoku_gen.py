@@ -54,6 +54,7 @@ class Analysis:
     solutions: list[np.ndarray]   # each 9x9 int64, in search order
     dead_ends: int                # contradictions met before the first solution (the rating)
     nodes: int                    # branch points visited in total
+    complete: bool = True         # False when the search stopped early (see `analyse(stop_below=...)`)
 
     @property
     def count(self) -> int:
@@ -61,7 +62,7 @@ class Analysis:
 
     @property
     def unique(self) -> bool:
-        return len(self.solutions) == 1
+        return len(self.solutions) == 1 and self.complete
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -130,9 +131,12 @@ def _most_constrained(cands: list[int]) -> int:
 
 
 class _Search:
-    def __init__(self, limit: int, digit_order: Callable[[int], list[int]] | None = None) -> None:
+    def __init__(self, limit: int, digit_order: Callable[[int], list[int]] | None = None,
+                 stop_below: int = 0) -> None:
         self.limit = limit
         self.digit_order = digit_order
+        self.stop_below = stop_below
+        self.stopped = False
         self.solutions: list[list[int]] = []
         self.dead_ends = 0
         self.nodes = 0
@@ -141,6 +145,8 @@ class _Search:
         cell = _most_constrained(cands)
         if cell < 0:
             self.solutions.append(cands)
+            if len(self.solutions) == 1 and self.dead_ends < self.stop_below:
+                self.stopped, self.limit = True, 1      # rated too easy: the caller does not need more
             return
         self.nodes += 1
         mask = cands[cell]
@@ -180,13 +186,15 @@ def _values(grid: np.ndarray | Sequence[int] | str) -> list[int]:
     return values
 
 
-def analyse(grid: np.ndarray | Sequence[int] | str, limit: int = 2) -> Analysis:
-    """Search for up to `limit` solutions of a 9x9 grid (0 or '.' = blank) and rate it."""
+def analyse(grid: np.ndarray | Sequence[int] | str, limit: int = 2, stop_below: int = 0) -> Analysis:
+    """Search for up to `limit` solutions of a 9x9 grid (0 or '.' = blank) and rate it. With
+    `stop_below`, a puzzle whose rating turns out lower stops at its first solution (complete=False)."""
     cands, queue = _initial_candidates(_values(grid))
-    search = _Search(limit)
+    search = _Search(limit, stop_below=stop_below)
     if _propagate(cands, queue):
         search.run(cands)
-    return Analysis([_to_grid(s) for s in search.solutions], search.dead_ends, search.nodes)
+    return Analysis([_to_grid(s) for s in search.solutions], search.dead_ends, search.nodes,
+                    not search.stopped)
 
 
 def solve(grid: np.ndarray | Sequence[int] | str) -> np.ndarray | None:
@@ -283,15 +291,17 @@ def apply_shuffles(grids: np.ndarray, cells: np.ndarray, digits: np.ndarray) -> 
     return np.take_along_axis(digits, moved, axis=1)
 
 
-def _move_one_clue(q: np.ndarray, s: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Analysis]:
+def _move_one_clue(q: np.ndarray, s: np.ndarray, rng: np.random.Generator,
+                   min_rating: int) -> tuple[np.ndarray, Analysis]:
     """Drop a random given, then while a second solution exists, give the true digit of a random cell
-    where that other solution differs. Returns the new question and its analysis (unique unless the
-    repair needed more than a few clues)."""
+    where that other solution differs. Returns the new question and its analysis (not unique when the
+    repair needed more than a few clues; incomplete as soon as it rates below `min_rating`, since
+    adding clues would only make it easier)."""
     removed = int(rng.choice(np.flatnonzero(q)))
     candidate = q.copy()
     candidate[removed] = 0
     for _ in range(6):
-        result = analyse(candidate, limit=2)
+        result = analyse(candidate, limit=2, stop_below=min_rating)
         if result.count < 2:
             break
         other = next(sol.reshape(CELLS) for sol in result.solutions if (sol.reshape(CELLS) != s).any())
@@ -303,24 +313,22 @@ def _move_one_clue(q: np.ndarray, s: np.ndarray, rng: np.random.Generator) -> tu
 
 def mutate(question: np.ndarray, solution: np.ndarray, rng: np.random.Generator,
            min_rating: int = HARD_RATING, edits: int = 1, max_tries: int = 10) -> Generated | None:
-    """A new puzzle near a hard seed: `edits` clue moves (drop a given, then add givens from the same
-    solution until the answer is unique again), each keeping the rating at `min_rating` or more, then a
-    random validity-preserving shuffle. None if that fails within `max_tries` moves."""
-    q = np.asarray(question).reshape(CELLS).copy()
-    s = np.asarray(solution).reshape(CELLS)
+    """A new puzzle near a hard seed: a random validity-preserving shuffle, then `edits` clue moves
+    (drop a given, then add givens from the same solution until the answer is unique again), each
+    keeping the rating at `min_rating` or more. None if that fails within `max_tries` moves."""
+    cells, digits = random_shuffle_maps(rng, 1)
+    q = apply_shuffles(np.asarray(question).reshape(1, CELLS), cells, digits)[0]
+    s = apply_shuffles(np.asarray(solution).reshape(1, CELLS), cells, digits)[0]
     done, rating = 0, -1
     for _ in range(max_tries):
         if done == edits:
             break
-        candidate, result = _move_one_clue(q, s, rng)
+        candidate, result = _move_one_clue(q, s, rng, min_rating)
         if result.unique and result.dead_ends >= min_rating and (candidate != q).any():
             q, rating, done = candidate, result.dead_ends, done + 1
     if done < edits:
         return None
-    cells, digits = random_shuffle_maps(rng, 1)
-    new_q = apply_shuffles(q[None], cells, digits)[0]
-    new_s = apply_shuffles(s[None], cells, digits)[0]
-    return Generated(new_q.reshape(SIZE, SIZE), new_s.reshape(SIZE, SIZE), rating)
+    return Generated(q.reshape(SIZE, SIZE), s.reshape(SIZE, SIZE), rating)
 
 
 def _ignore_interrupts() -> None:
