@@ -288,6 +288,18 @@ async def test_keys_step_back_and_pause_the_playhead():
 
 
 @run_async
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_q_and_ctrl_c_quit_cleanly(key):
+    session, _ = sudoku_session()
+    app = make_app(session, paused=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        assert not app.is_running
+
+
+@run_async
 async def test_timer_plays_through_all_segments_and_speed_keys_change_it():
     session, _ = sudoku_session()
     app = make_app(session, speed=16)

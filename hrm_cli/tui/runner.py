@@ -8,7 +8,7 @@ and tests pass any callable that yields `Frame`s.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
@@ -32,8 +32,7 @@ class Session:
     attempts: int = 1
     max_segments: int | None = None
     l_cycles: int | None = None       # L calls per H cycle, to mark H updates in the H/L view
-    label: str = ""                   # shown in the header, e.g. "sudoku-v1 on easy.txt:1"
-    meta: dict[str, Any] = field(default_factory=dict)
+    label: str = ""                   # shown in the header, e.g. "easy.txt:1 · sudoku.safetensors"
 
 
 def model_source(loaded: Any, task: Any, puzzle: Puzzle, max_segments: int | None) -> FrameSource:

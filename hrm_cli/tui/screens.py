@@ -153,7 +153,8 @@ class WatchScreen(Screen):
 
     def action_step(self) -> None:
         self.paused = True
-        self.timeline.forward()
+        if not self.timeline.forward() and self.model_state == "running":
+            self.notify("the model is still computing the next segment", timeout=2)
         self.redraw()
 
     def action_back(self) -> None:
