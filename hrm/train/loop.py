@@ -191,6 +191,8 @@ class _Trainer:
                        if model.puzzle_emb is not None else None)
         self.ema = EMA(model, c.ema_decay) if c.ema else None
         self.sampler = TrainSampler(self.train_set, c.global_batch_size, c.seed, env.rank, env.world_size)
+        names = self.train_set.identifiers or []     # ARC: variant name -> puzzle-table row, for `hrm solve`
+        self._identifiers_json = json.dumps({n: i for i, n in enumerate(names)}) if len(names) > 1 else ""
         examples_per_epoch = meta.total_groups * meta.mean_puzzle_examples
         self.total_steps, self.eval_every = c.steps_for(examples_per_epoch)
         self.step, self.carry, self.best, self.elapsed = 0, None, None, 0.0
@@ -241,6 +243,8 @@ class _Trainer:
             self.sparse.load_state_dict(state["sparse_optimizer"])
         if self.ema is not None and state["ema"] is not None:
             self.ema.load_state_dict(state["ema"])
+        elif self.ema is not None:                         # EMA switched on when resuming: start it here
+            self.ema = EMA(self.model, self.config.ema_decay)
         self.sampler.load_state_dict(state["sampler"])
         local = self.config.global_batch_size // self.env.world_size
         if state["carry"] is not None:
@@ -278,10 +282,13 @@ class _Trainer:
                 if at_log:
                     self._log_train(window, window_steps, time.perf_counter() - window_start)
                     window, window_steps, window_start = {}, 0, time.perf_counter()
+                eval_stopped = False
                 if self.step % self.eval_every == 0 or self.step == self.total_steps:
-                    last_eval, saved_at = self._evaluate_and_save(), self.step
+                    result, saved_at = self._evaluate_and_save(), self.step
+                    eval_stopped = result is not None and not result.complete
+                    last_eval = result if result is not None and result.complete else last_eval
                     window_start = time.perf_counter()
-                if self._stop_requested(at_log):
+                if eval_stopped or self._stop_requested(at_log):
                     status = "interrupted"
                     break
             if status == "interrupted":
@@ -415,5 +422,8 @@ class _Trainer:
         if result is not None and result.complete:
             card["eval"] = {"exact_accuracy": result.exact_accuracy, "token_accuracy": result.token_accuracy,
                             "examples": result.count, "step": self.step}
-        return {"task": c.task, "dataset_hash": meta.content_hash, "dataset": meta.name or c.data,
-                "train_step": str(self.step), "ema": "1" if c.ema else "0", "card": json.dumps(card)}
+        out = {"task": c.task, "dataset_hash": meta.content_hash, "dataset": meta.name or c.data,
+               "train_step": str(self.step), "ema": "1" if c.ema else "0", "card": json.dumps(card)}
+        if self._identifiers_json:
+            out["identifiers"] = self._identifiers_json
+        return out
