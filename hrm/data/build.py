@@ -9,6 +9,7 @@ optional callback `progress(stage, done, total)`; the library never draws anythi
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -325,6 +326,7 @@ def build_maze(ctx: BuildContext) -> None:
 # ARC
 
 ARC_MAX_TRIALS_FACTOR = 5     # up to 5 draws per wanted variant before giving up on more
+Pairs = list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -336,9 +338,7 @@ class ArcGroup:
     test: list[tuple[np.ndarray, np.ndarray]]
 
 
-def _variant_hash(pairs: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
-    import hashlib
-
+def _variant_hash(pairs: Pairs) -> bytes:
     digest = hashlib.sha256()
     for grid_in, grid_out in pairs:
         for grid in (grid_in, grid_out):
@@ -347,28 +347,29 @@ def _variant_hash(pairs: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
     return digest.digest()
 
 
-def arc_variants(task: ArcTask, num_aug: int, rng: np.random.Generator) -> list[tuple[str, Any]]:
-    """The identity plus up to `num_aug` distinct dihedral + colour variants, as (name, transform)."""
+def arc_variants(task: ArcTask, num_aug: int, rng: np.random.Generator) -> list[tuple[str, Pairs]]:
+    """The identity plus up to `num_aug` distinct dihedral + colour variants of a task, as (name, all of
+    its pairs transformed: demonstrations first, then tests)."""
     from hrm.tasks import get_task
-    from hrm.tasks.arc import ArcTransform, variant_name
+    from hrm.tasks.arc import variant_name
 
     arc = get_task("arc")
     pairs = task.train + task.test
-    identity = ArcTransform(0, tuple(range(10)))
     seen = {_variant_hash(pairs)}
-    variants: list[tuple[str, Any]] = [(task.name, identity)]
+    variants: list[tuple[str, Pairs]] = [(task.name, pairs)]
     for _ in range(ARC_MAX_TRIALS_FACTOR * num_aug):
         if len(variants) > num_aug:
             break
         t = arc.random_transform(rng)
-        digest = _variant_hash([(t.apply(i), t.apply(o)) for i, o in pairs])
+        moved = [(t.apply(i), t.apply(o)) for i, o in pairs]
+        digest = _variant_hash(moved)
         if digest not in seen:
             seen.add(digest)
-            variants.append((variant_name(task.name, t), t))
+            variants.append((variant_name(task.name, t), moved))
     return variants
 
 
-def _translated_rows(pairs: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator,
+def _translated_rows(pairs: Pairs, rng: np.random.Generator,
                      translate: bool) -> tuple[np.ndarray, np.ndarray]:
     from hrm.tasks.arc import CANVAS, encode_grid
 
@@ -390,13 +391,13 @@ def arc_group(job: tuple[ArcTask, int, int, int]) -> ArcGroup:
     task, seed, index, num_aug = job
     rng = np.random.default_rng([seed, index])
     is_eval = task.subset == "evaluation"
-    train_pairs = task.train if is_eval else task.train + task.test
+    demos = len(task.train)
     group = ArcGroup([], [], [])
-    for name, t in arc_variants(task, num_aug, rng):
+    for name, pairs in arc_variants(task, num_aug, rng):
         group.names.append(name)
-        group.train.append(_translated_rows([(t.apply(i), t.apply(o)) for i, o in train_pairs], rng, True))
+        group.train.append(_translated_rows(pairs[:demos] if is_eval else pairs, rng, True))
         if is_eval:
-            group.test.append(_translated_rows([(t.apply(i), t.apply(o)) for i, o in task.test], rng, False))
+            group.test.append(_translated_rows(pairs[demos:], rng, False))
     return group
 
 
