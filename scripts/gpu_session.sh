@@ -22,7 +22,8 @@ pack() {  # RUN_DIR OUT_DIR: split every checkpoint file into < 16 MiB parts, wi
 }
 
 unpack() {  # PARTS_DIR RUN_DIR: join parts and check them
-  local parts=$1 run=$2
+  local parts run=$2
+  parts=$(cd "$1" && pwd)
   mkdir -p "$run"
   for first in "$parts"/*.part-000; do
     [ -e "$first" ] || continue
