@@ -1,0 +1,94 @@
+"""Solve accuracy of a weights file on built test sets, judged by the verifier (Sudoku, Maze).
+
+    python bench/bench_accuracy.py --weights weights/sudoku.safetensors \
+        --sets sudoku-easy,sudoku-hard-1k,sudoku-magictour --attempts 1,8 --limit 1000
+
+For every set and every K in --attempts it reports: solved (the answer passes the task's verifier:
+Sudoku rules and givens; Maze a valid shortest path), exact (the answer equals the stored label),
+mean segments used, and milliseconds per puzzle. Writes bench/results/accuracy_<weights>.json.
+Sets are dataset names (built on first use) or built dataset folders; the test split is used; --limit
+takes the first N puzzles (deterministic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hrm.data.build import ensure_dataset
+from hrm.data.format import PuzzleDataset
+from hrm.solver import solve
+from hrm.tasks import get_task
+from hrm.tasks.base import Puzzle
+from hrm.weights import load_model
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[Puzzle]:  # noqa: ANN001
+    """The stored test examples as Puzzles with their label as the known solution."""
+    count = dataset.num_examples if limit is None else min(limit, dataset.num_examples)
+    puzzles = []
+    for i in range(count):
+        template = Puzzle(task.name, np.zeros(1), name=f"{dataset.metadata.name}:{i}")
+        grid = task.decode(template, np.asarray(dataset.inputs[i]))
+        solution = task.decode(template, np.asarray(dataset.labels[i]))
+        puzzle = Puzzle(task.name, grid, solution, name=template.name)
+        if task.name == "maze":
+            puzzle = Puzzle("maze", grid, solution, template.name, {"shape": (30, 30), "origin": (0, 0)})
+        puzzles.append(puzzle)
+    return puzzles
+
+
+def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int, adaptive: bool) -> dict:  # noqa: ANN001
+    started = time.perf_counter()
+    solutions = solve(loaded, task, puzzles, attempts=attempts, batch_size=batch_size, adaptive=adaptive)
+    seconds = time.perf_counter() - started
+    solved = sum(s.verified for s in solutions)
+    exact = sum(bool(np.array_equal(s.answer, s.puzzle.solution)) for s in solutions)
+    return {"attempts": attempts, "puzzles": len(puzzles), "solved": solved / len(puzzles),
+            "exact": exact / len(puzzles), "mean_segments": float(np.mean([s.segments for s in solutions])),
+            "ms_per_puzzle": 1000 * seconds / len(puzzles)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", required=True)
+    parser.add_argument("--sets", required=True, help="comma-separated dataset names or folders")
+    parser.add_argument("--attempts", default="1", help="comma-separated K values, e.g. 1,8")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--fixed", action="store_true", help="run every puzzle for Mmax segments")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+
+    loaded = load_model(args.weights, None, args.device)
+    task = get_task(loaded.task_name)
+    rows = []
+    for name in args.sets.split(","):
+        root = Path(name) if Path(name).is_dir() else ensure_dataset(name)
+        puzzles = puzzles_from_split(PuzzleDataset.load(root, "test"), task, args.limit)
+        for k in (int(x) for x in args.attempts.split(",")):
+            row = {"set": root.name, **measure(loaded, task, puzzles, k, args.batch_size, not args.fixed)}
+            rows.append(row)
+            print(f"{row['set']:<22} K={k:<3} solved {100 * row['solved']:6.2f}%  exact {100 * row['exact']:6.2f}%  "
+                  f"segments {row['mean_segments']:5.2f}  {row['ms_per_puzzle']:8.1f} ms/puzzle  "
+                  f"({row['puzzles']} puzzles)", flush=True)
+    record = {"weights": args.weights, "device": str(loaded.device), "adaptive": not args.fixed,
+              "machine": f"{platform.machine()} {os.cpu_count()} cpus", "load_average": os.getloadavg(),
+              "results": rows}
+    out = Path(args.out) if args.out else RESULTS / f"accuracy_{Path(args.weights).stem}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
