@@ -40,7 +40,7 @@ case "$cmd" in
     if [ -d "$run.parts" ] && [ ! -f "$run/resume.pt" ]; then unpack "$run.parts" "$run"; fi
     [ -f "$run/resume.pt" ] && resume=(--resume)
     mkdir -p "$run"
-    setsid nohup hrm --no-progress train --task "$task" --preset "$preset" --out "$run" "${resume[@]}" "$@" \
+    setsid nohup ${PYTHON:-python3} -m hrm_cli --no-progress train --task "$task" --preset "$preset" --out "$run" "${resume[@]}" "$@" \
       > "$run/train.log" 2>&1 < /dev/null &
     echo $! > "$run/train.pid"
     echo "started pid $(cat "$run/train.pid") (${resume[*]:-fresh})"
