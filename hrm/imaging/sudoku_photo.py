@@ -380,11 +380,10 @@ def _shrink_for_warp(gray: Image.Image, corners: np.ndarray, side: int) -> tuple
 def find_grid(img: Image.Image) -> GridFit:
     """The best-verified Sudoku grid in an image, or ImageReadError."""
     gray = to_gray(img)
-    fits: list[GridFit] = []
-    for polarity in (gray, ImageOps.invert(gray)):     # the second pass finds dark-mode grids
-        fits = [fit for quad in candidate_quads(polarity) if (fit := fit_grid(gray, quad)) is not None]
-        if fits:
-            break
+    fits = [fit for quad in candidate_quads(gray) if (fit := fit_grid(gray, quad)) is not None]
+    if not fits or np.median(np.asarray(gray)) < 128:      # dark-mode grids: light lines on dark
+        inverted = candidate_quads(ImageOps.invert(gray))
+        fits += [fit for quad in inverted if (fit := fit_grid(gray, quad)) is not None]
     if not fits:
         raise ImageReadError("no Sudoku grid found: no 9x9 pattern of lines in the image",
                              hint="photograph the whole grid, its border visible, filling most of the frame")
