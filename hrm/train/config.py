@@ -192,18 +192,22 @@ def _trm(task: str, model: str | None = None) -> TrainConfig:
 
 
 def _cpu(task: str) -> TrainConfig:
-    """Tuned so a 2-core laptop sees exact accuracy climb within minutes (see bench/bench_train_cpu.py).
+    """Tuned so a 2-core machine sees held-out exact accuracy climb within minutes (bench/bench_train_cpu.py).
 
-    A *-tiny model with fewer segments, a larger learning rate with a short warmup, and frequent
-    evaluations on a fixed subset of the test split. Maze and ARC sequences are 11x longer than
-    Sudoku's, so their CPU runs are demonstrations of the pipeline rather than of strong accuracy.
+    The *-tiny HRM (hidden 64, one layer per module) with 4 segments, batch 32, lr 2e-3 after a short
+    warmup, and evaluations every 200 steps on a fixed 512-example subset of the test split. For Sudoku
+    the token mixer is TRM's MLP across the sequence (no positions): on 2 cores it reaches about 70%
+    exact accuracy on sudoku-easy in 600 steps where the attention version is still at 0%. Maze and ARC
+    sequences are 11x longer, so their CPU runs demonstrate the pipeline rather than strong accuracy.
     """
     data = {"sudoku": "sudoku-easy", "maze": "maze-easy", "arc": "arc1"}[task]
-    return TrainConfig(task=task, model=f"hrm-{task}-tiny", data=data,
-                       model_overrides={"halt_max_steps": 4, "hidden_size": 128, "puzzle_emb_ndim": 128},
-                       global_batch_size=64, epochs=1, total_steps=4000, eval_every=250, eval_limit=512,
-                       eval_batch_size=256, lr=1e-3, lr_warmup_steps=100, weight_decay=0.1,
-                       puzzle_emb_lr=1e-3 if task != "arc" else 1e-2, puzzle_emb_weight_decay=0.1,
+    model: dict[str, Any] = {"halt_max_steps": 4}
+    if task == "sudoku":
+        model.update(mixer="mlp", pos_encodings="none")
+    return TrainConfig(task=task, model=f"hrm-{task}-tiny", data=data, model_overrides=model,
+                       global_batch_size=32, epochs=1, total_steps=2000, eval_every=200, eval_limit=512,
+                       eval_batch_size=256, lr=2e-3, lr_warmup_steps=100, weight_decay=0.1,
+                       puzzle_emb_lr=2e-3 if task != "arc" else 1e-2, puzzle_emb_weight_decay=0.1,
                        log_every=10)
 
 
