@@ -300,14 +300,15 @@ def _move_one_clue(q: np.ndarray, s: np.ndarray, rng: np.random.Generator,
     removed = int(rng.choice(np.flatnonzero(q)))
     candidate = q.copy()
     candidate[removed] = 0
+    result = analyse(candidate, limit=2)    # with fewer clues the first solution comes cheap: no early stop
     for _ in range(6):
-        result = analyse(candidate, limit=2, stop_below=min_rating)
         if result.count < 2:
             break
         other = next(sol.reshape(CELLS) for sol in result.solutions if (sol.reshape(CELLS) != s).any())
         differ = np.flatnonzero((other != s) & (np.arange(CELLS) != removed))
         cell = int(rng.choice(differ)) if len(differ) else removed
         candidate[cell] = s[cell]
+        result = analyse(candidate, limit=2, stop_below=min_rating)
     return candidate, result
 
 
