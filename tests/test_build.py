@@ -48,6 +48,7 @@ def test_sudoku_groups_hold_the_original_and_valid_shuffles(sudoku_1k) -> None:
     train = PuzzleDataset.load(sudoku_1k, "train")
     assert (train.num_groups, train.num_puzzles, train.metadata.num_puzzle_identifiers) == (40, 160, 1)
     assert (train.puzzle_identifiers == 0).all() and train.metadata.vocab_size == 11
+    assert not sudoku_strings(first_puzzle_rows(train)) & sudoku_eval_sets().questions
     source = read_sudoku_source("puzzles5")
     by_question = {q: i for i, q in enumerate(source.question_strings())}
     for g in range(0, 40, 9):

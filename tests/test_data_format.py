@@ -138,3 +138,10 @@ def test_writer_rejects_rows_of_the_wrong_width(tmp_path: Path) -> None:
     with pytest.raises(ValueError), DatasetWriter(tmp_path / "d") as writer:
         writer.split("train", SEQ).add_group([(0, np.zeros((1, SEQ + 1), np.uint8), np.zeros((1, SEQ + 1)))])
     assert not (tmp_path / "d").exists()
+
+
+def test_a_folder_that_is_not_a_dataset_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(DataError, match="not a dataset"), DatasetWriter(tmp_path) as writer:
+        writer.split("train", SEQ)
+    assert (tmp_path / "notes.txt").read_text() == "keep me"

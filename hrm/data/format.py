@@ -325,6 +325,14 @@ class SplitWriter:
         self.labels.abort()
 
 
+def _replaceable(path: Path) -> bool:
+    """An existing folder a build may replace: empty, or holding only what a build writes."""
+    if not path.is_dir():
+        return False
+    known = {*SPLITS, "identifiers.json", "train.csv", "test.csv"}
+    return all(child.name in known for child in path.iterdir())
+
+
 class DatasetWriter:
     """Writes a whole dataset into `<root>.partial-<pid>` and renames it to `root` on success.
 
@@ -338,6 +346,9 @@ class DatasetWriter:
         self.splits: dict[str, SplitWriter] = {}
 
     def __enter__(self) -> DatasetWriter:
+        if self.root.exists() and not _replaceable(self.root):
+            raise DataError(f"{self.root} exists and is not a dataset; refusing to replace it",
+                            hint="choose an empty or new folder with --out")
         self.root.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir()
