@@ -149,3 +149,13 @@ def test_unknown_presets_and_mismatched_models_are_clear_errors() -> None:
         get_train_preset("maze", "fast")
     with pytest.raises(HRMError, match="is for maze, not sudoku"):
         get_train_preset("sudoku", "paper").with_overrides(["model=hrm-maze"])
+
+
+def test_training_engine_imports_no_front_end() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, hrm.train, hrm.train.plot, hrm.train.distributed; "
+            "print(sorted(m for m in ('rich', 'typer', 'textual', 'hrm_cli', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
