@@ -1,0 +1,281 @@
+"""Inference on CPU: `hrm solve` as a whole process, in-process per puzzle, and batch throughput with
+fixed Mmax against adaptive halting.
+
+    python bench/bench_inference.py --quick     # tiny presets when no weights ship; 2 runs each
+    python bench/bench_inference.py             # median of 5 whole-process runs, full batch test
+
+Weights: the entries of weights/MANIFEST.json for sudoku and maze when they exist; otherwise an
+untrained model of the matching preset (hrm-sudoku, hrm-maze; --quick: the -tiny presets) is saved
+to a temporary file, and the output says so. An untrained model never halts on its own (its Q head
+starts at q_halt = q_continue), so adaptive and fixed then run the same Mmax segments: the worst case.
+
+Measured:
+- whole process: `hrm solve FILE -w WEIGHTS --json` in a fresh interpreter, median of N runs, once
+  with the environment as given and once with OMP_WAIT_POLICY=PASSIVE (see docs/performance.md);
+- import cost: `python -X importtime -m hrm_cli solve ...`, the biggest cumulative imports, and
+  `python -c "import torch"` alone;
+- in-process: load_model once, then hrm.solver.solve on the one puzzle, median of N (after a warm-up);
+- batch: hrm.solver.solve over the first K Sudoku test puzzles of data/sudoku-easy (or the example
+  files), fixed Mmax vs adaptive: puzzles/s, mean segments and exact accuracy (verified answers).
+Writes bench/results/inference.json.
+"""
+
+from __future__ import annotations
+
+import os
+
+_USER_OMP_POLICY = os.environ.get("OMP_WAIT_POLICY")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # for this process only; children get the user's env
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+PUZZLES = {"sudoku": common.REPO / "examples" / "sudoku" / "forum_hardest_1106.txt",
+           "maze": common.REPO / "examples" / "maze" / "hard1.txt"}
+UNTRAINED = {"sudoku": "hrm-sudoku", "maze": "hrm-maze"}
+UNTRAINED_QUICK = {"sudoku": "hrm-sudoku-tiny", "maze": "hrm-maze-tiny"}
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if _USER_OMP_POLICY is None:
+        env.pop("OMP_WAIT_POLICY", None)
+    else:
+        env["OMP_WAIT_POLICY"] = _USER_OMP_POLICY
+    env.update(extra)
+    return env
+
+
+def resolve_weights(task: str, quick: bool, tmp: Path) -> dict:
+    """The shipped weights from weights/MANIFEST.json, or an untrained model saved to `tmp`."""
+    from hrm.weights import weights_dir
+
+    manifest = weights_dir() / "MANIFEST.json"
+    if manifest.exists():
+        try:
+            entry = json.loads(manifest.read_text()).get(task)
+        except ValueError:
+            entry = None
+        if entry:
+            path = weights_dir() / (entry["file"] if isinstance(entry, dict) else entry)
+            if path.exists():
+                return {"path": str(path), "source": "weights/MANIFEST.json", "trained": True}
+    import torch
+
+    from hrm.checkpoint import save_model
+    from hrm.config import get_preset
+    from hrm.model import HRM
+
+    preset = (UNTRAINED_QUICK if quick else UNTRAINED)[task]
+    torch.manual_seed(0)
+    path = tmp / f"untrained-{preset}.safetensors"
+    save_model(path, HRM(get_preset(preset)))
+    return {"path": str(path), "source": f"untrained {preset} (no weights/MANIFEST.json entry for {task})",
+            "trained": False, "preset": preset}
+
+
+def hrm_command() -> list[str]:
+    script = Path(sys.executable).with_name("hrm")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hrm_cli"]
+
+
+def whole_process(task: str, weights: str, runs: int, env: dict[str, str]) -> dict:
+    cmd = [*hrm_command(), "solve", str(PUZZLES[task]), "-w", weights, "--json", "--device", "cpu"]
+    times, record = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=common.REPO)
+        times.append(time.perf_counter() - started)
+        if out.returncode not in (0, 1):  # 1: solved but unverified (an untrained model's answer)
+            raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr[-2000:]}")
+        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+        record = json.loads(lines[-1]) if lines else None
+    result = common.summarize(times)
+    result.update(command="hrm solve " + " ".join(cmd[len(hrm_command()) + 1:]),
+                  segments=record and record.get("segments"), status=record and record.get("status"),
+                  solve_seconds_reported=record and record.get("seconds"))
+    return result
+
+
+def import_costs(task: str, weights: str, top: int = 12) -> dict:
+    """`python -X importtime` of the solve command: the largest cumulative top-level imports."""
+    cmd = [sys.executable, "-X", "importtime", "-m", "hrm_cli", "solve", str(PUZZLES[task]), "-w", weights,
+           "--json", "--device", "cpu"]
+    started = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=user_env(OMP_WAIT_POLICY="PASSIVE"),
+                         cwd=common.REPO)
+    total = time.perf_counter() - started
+    rows = []
+    pattern = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+    for line in out.stderr.splitlines():
+        m = pattern.match(line)
+        if m:
+            rows.append({"self_ms": int(m.group(1)) / 1000, "cumulative_ms": int(m.group(2)) / 1000,
+                         "depth": len(m.group(3)) // 2, "module": m.group(4)})
+    top_level = sorted((r for r in rows if r["depth"] == 0), key=lambda r: -r["cumulative_ms"])
+    heaviest_self = sorted(rows, key=lambda r: -r["self_ms"])[:top]
+    torch_ms = next((r["cumulative_ms"] for r in rows if r["module"] == "torch"), None)
+    return {"process_seconds": total, "imports_total_ms": sum(r["cumulative_ms"] for r in top_level),
+            "torch_cumulative_ms": torch_ms, "top_level": top_level[:top], "heaviest_self": heaviest_self}
+
+
+def bare_import_seconds(code: str, runs: int) -> dict:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, env=user_env(OMP_WAIT_POLICY="PASSIVE"))
+        times.append(time.perf_counter() - started)
+    return common.summarize(times)
+
+
+def in_process(task_name: str, weights: str, runs: int) -> dict:
+    from hrm.solver import solve
+    from hrm.tasks import get_task
+    from hrm.weights import load_model
+
+    started = time.perf_counter()
+    loaded = load_model(weights, task_name, "cpu")
+    load_s = time.perf_counter() - started
+    task = get_task(task_name)
+    puzzle = task.parse(PUZZLES[task_name].read_text(), str(PUZZLES[task_name]))[0]
+    last = []
+
+    def once() -> None:
+        last[:] = solve(loaded, task, [puzzle], adaptive=True)
+
+    timing = common.time_runs(once, repeats=runs, warmup=1)
+    return {"load_model_s": load_s, "solve": timing, "segments": last[0].segments,
+            "verified": bool(last[0].verdict.ok), "per_segment_s": timing["median_s"] / max(1, last[0].segments)}
+
+
+def sudoku_test_puzzles(count: int) -> tuple[list, str]:
+    import numpy as np
+
+    from hrm.tasks import Puzzle
+
+    root = common.REPO / "data" / "sudoku-easy" / "test"
+    if (root / "all__inputs.npy").exists():
+        inputs = np.load(root / "all__inputs.npy")[:count].astype(np.int64)
+        labels = np.load(root / "all__labels.npy")[:count].astype(np.int64)
+        puzzles = [Puzzle("sudoku", (i - 1).reshape(9, 9), (lab - 1).reshape(9, 9), name=f"sudoku-easy test {k}")
+                   for k, (i, lab) in enumerate(zip(inputs, labels, strict=True))]
+        return puzzles, "data/sudoku-easy/test"
+    from hrm.tasks import get_task
+
+    task = get_task("sudoku")
+    puzzles = []
+    for path in sorted((common.REPO / "examples" / "sudoku").glob("*.txt")):
+        puzzles += task.parse(path.read_text(), str(path))
+    return (puzzles * (count // max(1, len(puzzles)) + 1))[:count], "examples/sudoku (repeated)"
+
+
+def batch_throughput(weights: str, count: int, batch_size: int) -> dict:
+    from hrm.solver import solve
+    from hrm.tasks import get_task
+    from hrm.weights import load_model
+
+    loaded = load_model(weights, "sudoku", "cpu")
+    task = get_task("sudoku")
+    puzzles, source = sudoku_test_puzzles(count)
+    result = {"puzzles": len(puzzles), "source": source, "batch_size": batch_size,
+              "max_segments": loaded.config.halt_max_steps}
+    for mode, adaptive in (("fixed", False), ("adaptive", True)):
+        solve(loaded, task, puzzles[:min(2, len(puzzles))], adaptive=adaptive, batch_size=batch_size)  # warm-up
+        started = time.perf_counter()
+        solutions = solve(loaded, task, puzzles, adaptive=adaptive, batch_size=batch_size)
+        seconds = time.perf_counter() - started
+        result[mode] = {"seconds": seconds, "puzzles_per_s": len(puzzles) / seconds,
+                        "mean_segments": sum(s.segments for s in solutions) / len(solutions),
+                        "exact_accuracy": sum(bool(s.verdict.ok) for s in solutions) / len(solutions)}
+    result["adaptive_speedup"] = result["fixed"]["seconds"] / result["adaptive"]["seconds"]
+    result["accuracy_cost"] = result["fixed"]["exact_accuracy"] - result["adaptive"]["exact_accuracy"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny untrained presets, 2 runs, small batch test")
+    parser.add_argument("--runs", type=int, default=0, help="whole-process and in-process runs (median)")
+    parser.add_argument("--maze-runs", type=int, default=0, help="whole-process maze runs (default 3, quick 1)")
+    parser.add_argument("--batch-puzzles", type=int, default=0, help="puzzles in the batch test")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads in this process")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["whole", "imports", "inprocess", "batch", "maze"])
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    started_load = common.load_average()
+    runs = args.runs or (2 if args.quick else 5)
+    maze_runs = args.maze_runs or (1 if args.quick else 3)
+    batch_puzzles = args.batch_puzzles or (16 if args.quick else 64)
+    tasks = ["sudoku"] + ([] if "maze" in args.skip else ["maze"])
+    print(f"load average {started_load}; {runs} runs, threads {torch.get_num_threads()} in-process", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="hrm-bench-"))
+    payload: dict = {"quick": args.quick, "weights": {}, "whole_process": {}, "in_process": {}}
+    try:
+        weights = {t: resolve_weights(t, args.quick, tmp) for t in tasks}
+        payload["weights"] = weights
+        for t, w in weights.items():
+            print(f"{t}: weights {w['source']}", flush=True)
+
+        if "imports" not in args.skip:
+            payload["bare_python_s"] = bare_import_seconds("pass", runs)
+            payload["import_torch_s"] = bare_import_seconds("import torch", runs)
+            payload["imports"] = import_costs("sudoku", weights["sudoku"]["path"])
+            imp = payload["imports"]
+            print(f"python alone {payload['bare_python_s']['median_s']:.2f} s; `import torch` process "
+                  f"{payload['import_torch_s']['median_s']:.2f} s; importtime: torch "
+                  f"{imp['torch_cumulative_ms']:.0f} ms of {imp['imports_total_ms']:.0f} ms of imports", flush=True)
+            for r in imp["top_level"][:8]:
+                print(f"    {r['cumulative_ms']:8.1f} ms  {r['module']}")
+
+        if "whole" not in args.skip:
+            for t in tasks:
+                n = runs if t == "sudoku" else maze_runs
+                variants = {"default_env": user_env()}
+                if t == "sudoku":
+                    variants["omp_passive"] = user_env(OMP_WAIT_POLICY="PASSIVE")
+                    variants["one_thread"] = user_env(OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1")
+                payload["whole_process"][t] = {}
+                for label, env in variants.items():
+                    r = whole_process(t, weights[t]["path"], n, env)
+                    payload["whole_process"][t][label] = r
+                    print(f"hrm solve {t} ({label}): median {r['median_s']:.2f} s over {n} runs "
+                          f"({r['segments']} segments, {r['status']})", flush=True)
+
+        if "inprocess" not in args.skip:
+            for t in tasks:
+                r = in_process(t, weights[t]["path"], runs if t == "sudoku" else maze_runs)
+                payload["in_process"][t] = r
+                print(f"in-process {t}: load {r['load_model_s']:.2f} s, solve median {r['solve']['median_s']:.3f} s "
+                      f"({r['segments']} segments, {r['per_segment_s'] * 1000:.0f} ms/segment)", flush=True)
+
+        if "batch" not in args.skip:
+            r = batch_throughput(weights["sudoku"]["path"], batch_puzzles, args.batch_size)
+            payload["batch"] = r
+            for mode in ("fixed", "adaptive"):
+                m = r[mode]
+                print(f"batch {mode:8s}: {m['puzzles_per_s']:.2f} puzzles/s, {m['mean_segments']:.2f} segments, "
+                      f"exact {m['exact_accuracy']:.3f}", flush=True)
+            print(f"adaptive / fixed speed-up {r['adaptive_speedup']:.2f}x, accuracy cost {r['accuracy_cost']:+.3f}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    path = common.write_results("inference_quick" if args.quick else "inference", payload, started_load)
+    print(f"\nwrote {path.relative_to(common.REPO)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,407 @@
+"""Side by side with the peers: our TRM against PyPI's `nano-trm` and `tiny-recursive-model`.
+
+Same machine, same torch, same thread count, same configuration and batch, measured interleaved:
+
+    python bench/bench_peers.py --quick      # hidden 128, 2 rounds: a smoke run (minutes)
+    python bench/bench_peers.py              # the matched 5M/7M Sudoku configurations, 5 rounds
+
+The peers live in their own virtualenv, created on first use outside the repository (default
+~/.cache/hrm-bench/peers-venv, or $HRM_PEERS_VENV): `pip install torch==2.13.0` first (the CPU build
+from local disk), then `tiny-recursive-model` and `nano-trm`. nano-trm 0.1.0 declares
+`Requires-Python ==3.12.1` and a long list of training-only dependencies (wandb, transformers,
+kaggle...), so it is installed with --no-deps --ignore-requires-python and only what its model module
+imports is added (lightning, hydra-core, omegaconf, rich, scikit-learn, einops).
+
+Every implementation runs in its own worker process (ours in this venv, the peers in theirs), built
+once; the parent then asks the workers in turn for one timed training step or one timed inference
+run, rotating the order every round, so a change of load on the shared CPU hits all of them alike.
+Ratios are (their median time) / (our median time): above 1 means we are faster.
+
+Matched configurations (read from each peer's installed source; no code is copied):
+  trm-mlp  our `trm-sudoku`: hidden 512, 2 layers, T=3 (H_cycles), n=6 (L_cycles), SwiGLU x4,
+           MLP token mixer over 81 + 16 prefix tokens, post-norm RMSNorm, one-net full recursion.
+           nano-trm TRMModule(hidden 512, num_layers 2, H_cycles 3, L_cycles 6, ffn_expansion 4,
+           use_mlp_t, puzzle_emb_len 16): the same block. tiny-recursive-model TinyRecursiveModel
+           (dim 512, T 3, n 6, 16 register tokens) over its MLPMixer1D(depth 2, seq 97) with the
+           token and channel widths chosen so the matmul weights and FLOPs equal ours (token 768,
+           channel 2304; its blocks are pre-norm LayerNorm + GELU, the closest it offers).
+  trm-att  our `trm-sudoku-att`: as above with RoPE self-attention (8 heads x 64) as the mixer.
+           nano-trm with use_mlp_t False and 1-D RoPE; tiny-recursive-model over an x-transformers
+           Encoder(dim 512, depth 2, heads 8, SwiGLU width 1536, RMSNorm, post-norm, RoPE).
+Training step: one deep-supervision segment + loss + backward + optimizer step, as each project's
+own training loop does it (ours: hrm/train/loop.py with AdamATan2 + sign-SGD; nano-trm: its
+`training_step` (AdamW fallback on CPU since the adam-atan2 CUDA extension is absent, sign-SGD,
+grad clipping); tiny-recursive-model: the body of its Trainer loop with AdamW). Inference: Mmax
+segments with halting off on the same batch (ours: hrm.solver.iter_steps; nano-trm: its ACT forward
+in eval mode plus argmax; tiny-recursive-model: `predict` with the halt threshold out of reach).
+Writes bench/results/peers.json.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: see docs/performance.md
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+IMPLS = ["ours", "nano-trm", "tiny-recursive-model"]
+PEER_PACKAGES = ["tiny-recursive-model", "lightning", "hydra-core", "omegaconf", "rich", "scikit-learn", "einops"]
+REPLY = "BENCH-JSON "
+
+# name -> (our preset, overrides applied to every implementation's matching field)
+CONFIGS = {"trm-mlp": "trm-sudoku", "trm-att": "trm-sudoku-att"}
+
+
+def peers_venv() -> Path:
+    return Path(os.environ.get("HRM_PEERS_VENV", Path.home() / ".cache" / "hrm-bench" / "peers-venv"))
+
+
+def peers_python() -> Path:
+    return peers_venv() / "bin" / "python"
+
+
+def ensure_peers_venv() -> None:
+    """Create the peers' virtualenv if it is missing (never inside the repository)."""
+    python = peers_python()
+    check = [str(python), "-c", "import tiny_recursive_model, src.nn.models.trm"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return
+    venv = peers_venv()
+    print(f"creating the peers' virtualenv at {venv} (once)", flush=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "torch==2.13.0"], check=True)
+    subprocess.run([*pip, "--no-deps", "--ignore-requires-python", "nano-trm==0.1.0"], check=True)
+    subprocess.run([*pip, *PEER_PACKAGES], check=True)
+
+
+def peer_versions() -> dict[str, str]:
+    code = ("import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
+            "['nano-trm', 'tiny-recursive-model', 'x-transformers', 'torch', 'lightning']}))")
+    out = subprocess.run([str(peers_python()), "-c", code], capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {}
+
+
+# --------------------------------------------------------------------------------------------------
+# Workers (one process per implementation)
+
+
+def model_shape(config_name: str, quick: bool) -> dict:
+    """The shared architecture numbers, taken from our preset."""
+    from hrm.config import get_preset
+
+    c = get_preset(CONFIGS[config_name])
+    if quick:
+        c = c.with_overrides(hidden_size=128, puzzle_emb_ndim=128, num_heads=2)
+    return {"hidden": c.hidden_size, "heads": c.num_heads, "layers": c.L_layers, "T": c.H_cycles, "n": c.L_cycles,
+            "expansion": c.expansion, "prefix": c.prefix_len, "seq_len": c.seq_len, "vocab": c.vocab_size,
+            "mixer": c.mixer, "segments": c.halt_max_steps, "preset": CONFIGS[config_name],
+            "overrides": {"hidden_size": 128, "puzzle_emb_ndim": 128, "num_heads": 2} if quick else {}}
+
+
+class _Ours:
+    def __init__(self, shape: dict, batch: int, segments: int) -> None:
+        import torch
+        from bench_train_throughput import TrainStep
+
+        from hrm.config import get_preset
+
+        config = get_preset(shape["preset"]).with_overrides(**shape["overrides"])
+        self.train_step = TrainStep(config, batch)
+        torch.manual_seed(1)
+        from hrm.model import HRM
+
+        self.model = HRM(config).eval()
+        self.inputs = self.train_step.batch["inputs"].numpy()
+        self.segments = segments
+        self.parameters = self.model.num_parameters()
+
+    def train(self) -> None:
+        self.train_step()
+
+    def infer(self) -> None:
+        from hrm.solver import iter_steps
+
+        for _ in iter_steps(self.model, self.inputs, max_segments=self.segments, adaptive=False):
+            pass
+
+
+class _NanoTRM:
+    def __init__(self, shape: dict, batch: int, segments: int) -> None:
+        import torch
+        from src.nn.models.trm import TRMModule
+
+        torch.manual_seed(0)
+        kwargs = dict(hidden_size=shape["hidden"], num_layers=shape["layers"], num_heads=shape["heads"],
+                      H_cycles=shape["T"], L_cycles=shape["n"], N_supervision=shape["segments"],
+                      N_supervision_val=segments, ffn_expansion=shape["expansion"], learning_rate=1e-4,
+                      learning_rate_emb=1e-4, weight_decay=1.0, puzzle_emb_dim=shape["hidden"],
+                      puzzle_emb_len=shape["prefix"], use_mlp_t=shape["mixer"] == "mlp",
+                      pos_emb_type=None if shape["mixer"] == "mlp" else "1d", vocab_size=shape["vocab"],
+                      num_puzzles=1, batch_size=batch, seq_len=shape["seq_len"], forward_dtype=torch.float32)
+        self.model = TRMModule(**kwargs)
+        self.model.total_steps = 10**9
+        self.model._optimizers = self.model.configure_optimizers()
+        self.model.train()
+        g = torch.Generator().manual_seed(0)
+        self.batch = {
+            "input": torch.randint(1, shape["vocab"], (batch, shape["seq_len"]), generator=g, dtype=torch.int32),
+            "output": torch.randint(2, shape["vocab"], (batch, shape["seq_len"]), generator=g, dtype=torch.int64),
+            "puzzle_identifiers": torch.zeros(batch, dtype=torch.int32)}
+        self.step_index = 1  # its training_step runs extra gradient monitoring when batch_idx % 50 == 0
+        self.segments = segments
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        torch.manual_seed(1)
+        self.eval_model = TRMModule(**kwargs).eval()
+
+    def train(self) -> None:
+        self.model.training_step(self.batch, self.step_index)
+        self.step_index += 1 if (self.step_index + 1) % 50 else 2
+
+    def infer(self) -> None:
+        import torch
+
+        with torch.inference_mode():
+            carry = self.eval_model.initial_carry(self.batch)
+            for _ in range(self.segments):
+                carry, outputs = self.eval_model(carry, self.batch)
+                outputs["logits"].argmax(-1)
+
+
+class _TinyRecursiveModel:
+    def __init__(self, shape: dict, batch: int, segments: int) -> None:
+        import torch
+        from tiny_recursive_model import MLPMixer1D, TinyRecursiveModel
+
+        torch.manual_seed(0)
+        dim, full_len = shape["hidden"], shape["seq_len"] + shape["prefix"]
+
+        def network() -> torch.nn.Module:
+            if shape["mixer"] == "mlp":
+                # matmul weights equal to ours: token mixer 3*S*w_t (SwiGLU) = 2*S*768 (GELU MLP) for
+                # hidden 512, channel 3*D*1536 = 2*D*2304; expressed as its expansion factors
+                token = 3 * _swiglu_width(full_len, shape["expansion"]) / 2 / dim
+                channel = 3 * _swiglu_width(dim, shape["expansion"]) / 2 / dim
+                return MLPMixer1D(dim=dim, depth=shape["layers"], seq_len=full_len, expansion_factor=token,
+                                  expansion_factor_token=channel)
+            from x_transformers import Encoder
+
+            width = _swiglu_width(dim, shape["expansion"])
+            return Encoder(dim=dim, depth=shape["layers"], heads=shape["heads"], attn_dim_head=dim // shape["heads"],
+                           ff_mult=width / dim, ff_glu=True, ff_swish=True, ff_no_bias=True, rotary_pos_emb=True,
+                           use_rmsnorm=True, pre_norm=False, attn_flash=True)
+
+        def model() -> TinyRecursiveModel:
+            return TinyRecursiveModel(dim=dim, num_tokens=shape["vocab"], network=network(),
+                                      num_refinement_blocks=shape["T"], num_latent_refinements=shape["n"],
+                                      num_register_tokens=shape["prefix"])
+
+        self.model = model().train()
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-4, weight_decay=1.0)
+        g = torch.Generator().manual_seed(0)
+        self.inputs = torch.randint(1, shape["vocab"], (batch, shape["seq_len"]), generator=g)
+        self.labels = torch.randint(2, shape["vocab"], (batch, shape["seq_len"]), generator=g)
+        self.outputs, self.latents = self.model.get_initial()
+        self.segments = segments
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        torch.manual_seed(1)
+        self.eval_model = model().eval()
+
+    def train(self) -> None:
+        loss, _, self.outputs, self.latents, _, _ = self.model(self.inputs, self.outputs, self.latents,
+                                                               labels=self.labels)
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+
+    def infer(self) -> None:
+        self.eval_model.predict(self.inputs, halt_prob_thres=2.0, max_deep_refinement_steps=self.segments)
+
+
+def _swiglu_width(hidden: int, expansion: float) -> int:
+    """hrm.layers.swiglu_width, restated: the peers' venv cannot import hrm."""
+    inner = round(expansion * hidden * 2 / 3)
+    return -(-inner // 256) * 256
+
+
+WORKERS = {"ours": _Ours, "nano-trm": _NanoTRM, "tiny-recursive-model": _TinyRecursiveModel}
+
+
+def worker_main(impl: str, shape: dict, batch: int, segments: int, threads: int) -> None:
+    """Serve timing requests on stdin: {"op": "train"|"infer"|"memory"|"quit"}; replies on stdout."""
+    import torch
+
+    torch.set_num_threads(threads)
+    runner = WORKERS[impl](shape, batch, segments)
+
+    def reply(obj: dict) -> None:
+        sys.stdout.write(REPLY + json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    reply({"ready": True, "parameters": runner.parameters, "torch": torch.__version__,
+           "threads": torch.get_num_threads()})
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "quit":
+            return
+        if op == "memory":
+            reply({"peak_bytes": common.profiler_peak_bytes(runner.train),
+                   "rss_peak_mib": _rss_peak_mib()})
+            continue
+        fn = runner.train if op == "train" else runner.infer
+        started = time.perf_counter()
+        fn()
+        reply({"seconds": time.perf_counter() - started})
+
+
+def _rss_peak_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Worker:
+    def __init__(self, impl: str, config_name: str, shape: dict, batch: int, segments: int, threads: int,
+                 log: Path) -> None:
+        python = sys.executable if impl == "ours" else str(peers_python())
+        cmd = [python, str(Path(__file__).resolve()), "--worker", impl, "--shape", json.dumps(shape),
+               "--batch", str(batch), "--segments", str(segments), "--threads", str(threads)]
+        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+        env.pop("PYTHONPATH", None)
+        self.impl = impl
+        self.log = open(log, "a")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     env=env, cwd=common.REPO)
+
+    def read(self) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith(REPLY):
+                return json.loads(line[len(REPLY):])
+            self.log.write(line)
+        raise RuntimeError(f"worker {self.impl} ended without a reply; see {self.log.name}")
+
+    def ask(self, op: str) -> dict:
+        self.proc.stdin.write(json.dumps({"op": op}) + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+        self.log.close()
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def compare(config_name: str, shape: dict, batch: int, segments: int, threads: int, rounds: int,
+            impls: list[str], memory: bool) -> dict:
+    log = peers_venv().parent / "peers_workers.log"  # the workers' stderr, outside the repository
+    workers = {impl: Worker(impl, config_name, shape, batch, segments, threads, log) for impl in impls}
+    try:
+        info = {impl: w.read() for impl, w in workers.items()}
+        for w in workers.values():  # warm-up: allocator, lazy init, first-call overheads
+            w.ask("train")
+            w.ask("infer")
+        times: dict[str, dict[str, list[float]]] = {impl: {"train": [], "infer": []} for impl in impls}
+        for op in ("train", "infer"):
+            for r in range(rounds):
+                order = impls[r % len(impls):] + impls[:r % len(impls)]
+                for impl in order:
+                    times[impl][op].append(workers[impl].ask(op)["seconds"])
+                print(f"  {config_name} {op} round {r + 1}/{rounds}: "
+                      + ", ".join(f"{i} {times[i][op][-1]:.3f}s" for i in impls), flush=True)
+        mem = {impl: w.ask("memory") for impl, w in workers.items()} if memory else {}
+    finally:
+        for w in workers.values():
+            w.close()
+    result: dict = {"config": config_name, "shape": shape, "batch": batch, "inference_segments": segments,
+                    "threads": threads, "rounds": rounds, "impls": {}}
+    ours = {op: common.median(times["ours"][op]) for op in ("train", "infer")} if "ours" in impls else None
+    for impl in impls:
+        entry = {"parameters": info[impl]["parameters"], "torch": info[impl]["torch"],
+                 "train": common.summarize(times[impl]["train"]), "infer": common.summarize(times[impl]["infer"])}
+        entry["train_examples_segments_per_s"] = batch / entry["train"]["median_s"]
+        entry["infer_puzzles_per_s"] = batch / entry["infer"]["median_s"]
+        if impl in mem:
+            entry["train_peak_alloc_mib"] = common.mib(mem[impl]["peak_bytes"])
+            entry["process_rss_peak_mib"] = round(mem[impl]["rss_peak_mib"], 1)
+        if ours is not None:
+            # per-round ratios too: each round's peer time over ours in the same round
+            entry["train_speedup_ours_vs_this"] = entry["train"]["median_s"] / ours["train"]
+            entry["infer_speedup_ours_vs_this"] = entry["infer"]["median_s"] / ours["infer"]
+            entry["train_round_ratios"] = [round(t / o, 3) for t, o in zip(times[impl]["train"], times["ours"]["train"],
+                                                                            strict=True)]
+        result["impls"][impl] = entry
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="hidden 128 and 2 rounds (a smoke run)")
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--impls", nargs="*", default=IMPLS, choices=IMPLS)
+    parser.add_argument("--batch", type=int, default=4, help="examples per step and per inference batch")
+    parser.add_argument("--segments", type=int, default=4, help="segments per timed inference run (Mmax)")
+    parser.add_argument("--rounds", type=int, default=0, help="timed rounds per implementation (median)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads in every worker")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--worker", choices=IMPLS, help=argparse.SUPPRESS)
+    parser.add_argument("--shape", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        worker_main(args.worker, json.loads(args.shape), args.batch, args.segments, args.threads)
+        return
+
+    started_load = common.load_average()
+    ensure_peers_venv()
+    rounds = args.rounds or (2 if args.quick else 5)
+    common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"load average {started_load}; batch {args.batch}, {args.segments} inference segments, "
+          f"{args.threads} thread(s), {rounds} rounds", flush=True)
+    results = []
+    for config_name in args.configs:
+        shape = model_shape(config_name, args.quick)
+        results.append(compare(config_name, shape, args.batch, args.segments, args.threads, rounds, args.impls,
+                               memory=not args.no_memory))
+
+    rows = []
+    for res in results:
+        for impl, e in res["impls"].items():
+            rows.append({"config": res["config"], "impl": impl, "params": e["parameters"],
+                         "train_s": e["train"]["median_s"], "train_ratio": e.get("train_speedup_ours_vs_this"),
+                         "infer_s": e["infer"]["median_s"], "infer_ratio": e.get("infer_speedup_ours_vs_this"),
+                         "peak": e.get("train_peak_alloc_mib")})
+    print()
+    print(common.table(rows, [("config", "config"), ("impl", "implementation"), ("params", "params"),
+                              ("train_s", "train step s"), ("train_ratio", "ours x faster"),
+                              ("infer_s", f"infer {args.segments} seg s"), ("infer_ratio", "ours x faster"),
+                              ("peak", "step alloc peak MiB")]))
+    name = "peers_quick" if args.quick else "peers"
+    path = common.write_results(name, {"quick": args.quick, "peer_versions": peer_versions(), "results": results},
+                                started_load)
+    print(f"\nwrote {path.relative_to(common.REPO)}")
+
+
+if __name__ == "__main__":
+    main()
