@@ -71,12 +71,14 @@ class RichReporter:
         self.info: dict[str, Any] = {}
         self.fields = {"loss": "-", "exact": "-", "lr": "-", "speed": "-", "epoch": "0.00"}
         self._last_line = 0.0
+        self._started = time.monotonic()
         self._eval_task = None
 
     def start(self, info: dict[str, Any]) -> None:
         if self.build_progress is not None:
             self.build_progress.close()                 # rich allows one live display at a time
         self.info = info
+        self._started = time.monotonic()
         p = self.printer
         resumed = f", resuming at step {info['start_step']:,}" if info["start_step"] else ""
         p.info(f"[bold]training[/] {info['parameters']:,} parameters on {info['device']}"
@@ -111,10 +113,12 @@ class RichReporter:
         now = time.monotonic()
         if now - self._last_line >= self.LINE_SECONDS or record["step"] == self.info.get("stop_at"):
             self._last_line = now
-            f = self.fields
-            self.printer.info(f"step {record['step']:,}/{self.info.get('stop_at', 0):,}  epoch {f['epoch']}  "
-                              f"loss {f['loss']}  exact {f['exact']}  lr {f['lr']}  {f['speed']} ex/s  "
-                              f"{record['time']:.0f}s")
+            f, stop_at = self.fields, self.info.get("stop_at", 0)
+            done = record["step"] - self.info.get("start_step", 0)
+            eta = (stop_at - record["step"]) * (now - self._started) / max(done, 1)
+            self.printer.info(f"step {record['step']:,}/{stop_at:,}  epoch {f['epoch']}  loss {f['loss']}  "
+                              f"exact {f['exact']}  lr {f['lr']}  {f['speed']} ex/s  "
+                              f"elapsed {_duration(record['time'])}  ETA {_duration(eta)}")
 
     def eval_progress(self, done: int, total: int) -> None:
         if self.progress is None:
@@ -140,6 +144,12 @@ class RichReporter:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def _strip_nproc(argv: list[str]) -> list[str]:
