@@ -10,8 +10,9 @@ to a temporary file, and the output says so. An untrained model never halts on i
 starts at q_halt = q_continue), so adaptive and fixed then run the same Mmax segments: the worst case.
 
 Measured:
-- whole process: `hrm solve FILE -w WEIGHTS --json` in a fresh interpreter, median of N runs, once
-  with the environment as given and once with OMP_WAIT_POLICY=PASSIVE (see docs/performance.md);
+- whole process: `hrm solve FILE -w WEIGHTS --json` in a fresh interpreter, median of N runs; Sudoku
+  with the environment as given, with OMP_WAIT_POLICY=PASSIVE, and with one thread (see
+  docs/performance.md); Maze (minutes per run with the paper model) with one thread, 3 runs;
 - import cost: `python -X importtime -m hrm_cli solve ...`, the biggest cumulative imports, and
   `python -c "import torch"` alone;
 - in-process: load_model once, then hrm.solver.solve on the one puzzle, median of N (after a warm-up);
@@ -208,7 +209,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny untrained presets, 2 runs, small batch test")
     parser.add_argument("--runs", type=int, default=0, help="whole-process and in-process runs (median)")
     parser.add_argument("--maze-runs", type=int, default=0, help="whole-process maze runs (default 3, quick 1)")
-    parser.add_argument("--batch-puzzles", type=int, default=0, help="puzzles in the batch test")
+    parser.add_argument("--batch-puzzles", type=int, default=0,
+                        help="puzzles in the batch test (default 64 with shipped weights, 16 untrained)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="torch threads in this process")
     parser.add_argument("--skip", nargs="*", default=[], choices=["whole", "imports", "inprocess", "batch", "maze"])
@@ -220,7 +222,7 @@ def main() -> None:
     started_load = common.load_average()
     runs = args.runs or (2 if args.quick else 5)
     maze_runs = args.maze_runs or (1 if args.quick else 3)
-    batch_puzzles = args.batch_puzzles or (16 if args.quick else 64)
+    batch_puzzles = args.batch_puzzles
     tasks = ["sudoku"] + ([] if "maze" in args.skip else ["maze"])
     print(f"load average {started_load}; {runs} runs, threads {torch.get_num_threads()} in-process", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="hrm-bench-"))
@@ -245,10 +247,12 @@ def main() -> None:
         if "whole" not in args.skip:
             for t in tasks:
                 n = runs if t == "sudoku" else maze_runs
-                variants = {"default_env": user_env()}
+                # Sudoku: the user's environment, then the two settings that avoid OpenMP spin-waiting on
+                # a shared CPU; Maze (minutes per run with the paper model): one thread only.
+                variants = {"one_thread": user_env(OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1")}
                 if t == "sudoku":
-                    variants["omp_passive"] = user_env(OMP_WAIT_POLICY="PASSIVE")
-                    variants["one_thread"] = user_env(OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1")
+                    variants = {"default_env": user_env(), "omp_passive": user_env(OMP_WAIT_POLICY="PASSIVE"),
+                                **variants}
                 payload["whole_process"][t] = {}
                 for label, env in variants.items():
                     r = whole_process(t, weights[t]["path"], n, env)
@@ -264,7 +268,9 @@ def main() -> None:
                       f"({r['segments']} segments, {r['per_segment_s'] * 1000:.0f} ms/segment)", flush=True)
 
         if "batch" not in args.skip:
-            r = batch_throughput(weights["sudoku"]["path"], batch_puzzles, args.batch_size)
+            # an untrained paper-size model runs all Mmax segments on every puzzle: keep that test short
+            count = batch_puzzles or (64 if weights["sudoku"]["trained"] else 16)
+            r = batch_throughput(weights["sudoku"]["path"], count, args.batch_size)
             payload["batch"] = r
             for mode in ("fixed", "adaptive"):
                 m = r[mode]

@@ -1,0 +1,74 @@
+"""Smoke test of the benchmark helpers: a tiny training step is timed, its FLOPs counted (and equal to the
+analytic count) and its memory measured, in a few seconds on CPU."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One thread: tiny ops on a shared CPU are slower with two (OpenMP spin-waiting)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_train_step_timing_flops_and_memory():
+    import common
+    from bench_train_throughput import TrainStep, analytic_flops
+
+    from hrm.config import get_preset
+
+    config = get_preset("trm-sudoku-att-tiny").with_overrides(L_cycles=2, H_cycles=2)
+    step = TrainStep(config, batch_size=2)
+    timing = common.time_runs(step, repeats=1, warmup=1)
+    assert timing["runs"] == 1 and timing["median_s"] > 0
+
+    counted = common.count_flops(step)
+    expected = analytic_flops(config, 2)["total"]
+    assert abs(counted - expected) / expected < 0.1   # attention and heads included, elementwise ops not
+
+    saved = common.saved_activation_bytes(step.forward_only, exclude=list(step.model.parameters()))
+    assert saved > 0
+    assert common.profiler_peak_bytes(step) > 0
+
+
+def test_one_step_gradient_keeps_saved_activations_flat():
+    import common
+    from bench_train_throughput import TrainStep
+
+    from hrm.config import get_preset
+
+    def saved(**cycles) -> int:
+        step = TrainStep(get_preset("hrm-sudoku-tiny").with_overrides(**cycles), batch_size=2)
+        return common.saved_activation_bytes(step.forward_only, exclude=list(step.model.parameters()))
+
+    def saved_trm(**cycles) -> int:
+        step = TrainStep(get_preset("trm-sudoku-att-tiny").with_overrides(**cycles), batch_size=2)
+        return common.saved_activation_bytes(step.forward_only, exclude=list(step.model.parameters()))
+
+    assert saved(H_cycles=1, L_cycles=1) == saved(H_cycles=3, L_cycles=3)
+    assert saved_trm(H_cycles=2, L_cycles=4) > saved_trm(H_cycles=2, L_cycles=1)
+
+
+def test_results_carry_machine_and_load(tmp_path, monkeypatch):
+    import json
+
+    import common
+
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
+    path = common.write_results("smoke", {"rows": []}, started_load=common.load_average())
+    doc = json.loads(path.read_text())
+    assert len(doc["load_average_end"]) == 3 and doc["machine"]["torch"]
+    assert common.bf16_peak_tflops("NVIDIA H100 80GB HBM3") == 989.4
+    assert common.bf16_peak_tflops("NVIDIA H100 PCIe") == 756.0
