@@ -91,24 +91,27 @@ class RichReporter:
 
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("epoch {task.fields[epoch]}  loss {task.fields[loss]}  exact {task.fields[exact]}  "
-                       "lr {task.fields[lr]}  {task.fields[speed]} ex/s"),
+            TextColumn("{task.fields[info]}"),
             TimeRemainingColumn(), console=p.err, refresh_per_second=4)
         self.progress.start()
         self._task = self.progress.add_task("train", total=info["stop_at"], completed=info["start_step"],
-                                            **self.fields)
+                                            info=self._info())
+
+    def _info(self) -> str:
+        f = self.fields
+        return f"epoch {f['epoch']}  loss {f['loss']}  exact {f['exact']}  lr {f['lr']}  {f['speed']} ex/s"
 
     def step(self, step: int, epoch: float) -> None:
         self.fields["epoch"] = f"{epoch:.2f}"
         if self.progress is not None:
-            self.progress.update(self._task, completed=step, epoch=self.fields["epoch"])
+            self.progress.update(self._task, completed=step, info=self._info())
 
     def metrics(self, record: dict[str, Any]) -> None:
         self.fields.update(loss=f"{record.get('train/loss', float('nan')):.4f}",
                            exact=f"{record.get('train/exact_accuracy', float('nan')):.3f}",
                            lr=f"{record['lr']:.2e}", speed=f"{record['examples_per_s']:,.0f}")
         if self.progress is not None:
-            self.progress.update(self._task, **self.fields)
+            self.progress.update(self._task, info=self._info())
             return
         now = time.monotonic()
         if now - self._last_line >= self.LINE_SECONDS or record["step"] == self.info.get("stop_at"):
@@ -124,7 +127,7 @@ class RichReporter:
         if self.progress is None:
             return
         if self._eval_task is None:
-            self._eval_task = self.progress.add_task("eval", total=total, **self.fields)
+            self._eval_task = self.progress.add_task("eval", total=total, info="held-out examples")
         self.progress.update(self._eval_task, completed=done, total=total)
 
     def eval(self, step: int, result: Any) -> None:
