@@ -99,4 +99,6 @@ def main() -> None:
             raise
         get_printer().error(f"{type(exc).__name__}: {exc}", "run with --debug for the traceback")
         sys.exit(exit_codes.USAGE_ERROR)
+    if code == exit_codes.INTERRUPTED:  # typer turns Ctrl-C outside a command's own handler into 130
+        get_printer().error("interrupted")
     sys.exit(code if isinstance(code, int) else exit_codes.OK)
