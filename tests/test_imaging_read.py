@@ -186,3 +186,29 @@ def test_example_pictures_hold_the_example_puzzles(examples_dir, picture: str, t
     assert np.array_equal(read.grid, expected.grid)
     for (a, b), (c, d) in zip(read.extra.get("demos", []), expected.extra.get("demos", []), strict=True):
         assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+def confident_probs(grid: np.ndarray) -> np.ndarray:
+    probs = np.full((9, 9, 10), 0.001)
+    for (r, c), v in np.ndenumerate(grid):
+        probs[r, c, v] = 0.991
+    return probs
+
+
+@pytest.mark.parametrize("sure", [False, True])
+def test_unsolvable_reading_tries_the_runner_up_of_unsure_cells_only(sure: bool) -> None:
+    from hrm.imaging.read import prefer_unique_solution
+
+    truth = grid_of(QUESTIONS[0])
+    probs = confident_probs(truth)
+    read = truth.copy()
+    read[0, 4] = 8                                        # the given 3 misread as an 8...
+    probs[0, 4] = 0.001
+    probs[0, 4, 8], probs[0, 4, 3] = (0.98, 0.01) if sure else (0.55, 0.4)
+    confidence = probs.max(axis=2)
+    changed = prefer_unique_solution(read, confidence, probs)
+    if sure:                                              # ...a confident reading is left alone
+        assert changed == [] and read[0, 4] == 8
+    else:
+        assert changed == [(0, 4)] and np.array_equal(read, truth)
+        assert confidence[0, 4] == pytest.approx(0.4)

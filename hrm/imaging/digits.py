@@ -207,7 +207,7 @@ def draw_page(rng: np.random.Generator, fonts: list[str], digits: np.ndarray) ->
         _draw_text_around(rng, draw, fonts, page.size, (x0, y0, x0 + side, y0 + side), cell, paper)
     _shade_cells(rng, draw, x0, y0, cell)
     thin, thick, thin_ink, thick_ink = _line_style(rng, cell)
-    _draw_digits(rng, draw, fonts, digits, x0, y0, cell)
+    _draw_digits(rng, page, fonts, digits, x0, y0, cell)
     _draw_lines(draw, x0, y0, cell, thin, thick, thin_ink, thick_ink)
     half = thick / 2
     corners = np.array([[x0 - half, y0 - half], [x0 + side + half, y0 - half],
@@ -250,7 +250,7 @@ def _shade_cells(rng: np.random.Generator, draw: ImageDraw.ImageDraw, x0: int, y
             draw.rectangle((left, top, left + cell, top + cell), fill=tone)
 
 
-def _draw_digits(rng: np.random.Generator, draw: ImageDraw.ImageDraw, fonts: list[str], digits: np.ndarray,
+def _draw_digits(rng: np.random.Generator, page: Image.Image, fonts: list[str], digits: np.ndarray,
                  x0: int, y0: int, cell: int) -> None:
     main_font = fonts[int(rng.integers(len(fonts)))]
     entry_font = fonts[int(rng.integers(len(fonts)))] if rng.random() < 0.3 else main_font
@@ -258,14 +258,47 @@ def _draw_digits(rng: np.random.Generator, draw: ImageDraw.ImageDraw, fonts: lis
     given_ink = tuple(int(v) for v in rng.integers(0, 70, 3))
     entry_ink = given_ink if rng.random() < 0.6 else tuple(int(v) for v in rng.integers(0, 160, 3))
     jitter = rng.uniform(0.0, 0.07) * cell
+    style = _glyph_style(rng)
     for (r, c), d in np.ndenumerate(digits):
         if not d:
             continue
         entry = rng.random() < 0.3
         font = load_font(entry_font if entry else main_font, max(8, size + int(rng.integers(-1, 2))))
+        glyph = _styled_glyph(str(int(d)), font, style)
         cx = x0 + (c + 0.5) * cell + rng.normal(0, jitter)
         cy = y0 + (r + 0.5) * cell + rng.normal(0, jitter)
-        draw.text((cx, cy), str(int(d)), fill=entry_ink if entry else given_ink, font=font, anchor="mm")
+        page.paste(entry_ink if entry else given_ink, (int(cx - glyph.width / 2), int(cy - glyph.height / 2)), glyph)
+
+
+@dataclass
+class GlyphStyle:
+    """A page-wide deformation of the font, so the model also sees faces no installed font has."""
+
+    widen: float        # horizontal scale
+    slant: float        # shear, as in italics
+    stroke: int         # -1 thinner, 0 as drawn, +1 bolder
+
+
+def _glyph_style(rng: np.random.Generator) -> GlyphStyle:
+    if rng.random() < 0.4:
+        return GlyphStyle(1.0, 0.0, 0)
+    return GlyphStyle(rng.uniform(0.8, 1.25), rng.uniform(-0.22, 0.22), int(rng.choice([-1, 0, 0, 1, 1])))
+
+
+def _styled_glyph(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, style: GlyphStyle) -> Image.Image:
+    """The digit as an ink mask ("L", 255 = ink), centred, deformed by `style`."""
+    side = int(getattr(font, "size", 20) * 2)
+    mask = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(mask).text((side / 2, side / 2), text, fill=255, font=font, anchor="mm")
+    if style.widen != 1.0 or style.slant:
+        a, b = 1 / style.widen, style.slant
+        mask = mask.transform((side, side), Image.Transform.AFFINE, (a, b, side / 2 * (1 - a - b), 0, 1, 0),
+                              resample=Image.Resampling.BILINEAR)
+    if style.stroke > 0:
+        mask = mask.filter(ImageFilter.MaxFilter(3))
+    elif style.stroke < 0 and side >= 48:
+        mask = mask.filter(ImageFilter.MinFilter(3))
+    return mask
 
 
 _TEXT_CHARS = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 ,.;:-()"

@@ -3,13 +3,16 @@
 `read_image(path, task=None)` returns a list of Puzzle (one per grid found; today always one).
 Sudoku puzzles carry what the reader saw, so the CLI can show it (`--show-read`):
   extra["read_confidence"]  9x9 float32, probability of the digit (or blank) read in each cell
+  extra["read_raw"]         9x9 int, the digit model's first choice per cell, before any repair
   extra["read_corners"]     the grid's corners in the image, [[x, y] x 4] from top-left clockwise
-  extra["read_repaired"]    cells changed because the first reading broke a Sudoku rule
+  extra["read_repaired"]    cells changed because the first reading broke a Sudoku rule or had no
+                            unique solution (only cells the digit model was unsure about)
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 from pathlib import Path
 
@@ -25,6 +28,9 @@ WORK_SIDE = 2400                       # larger images are shrunk to this before
 TASKS = ("sudoku", "maze", "arc")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 REPAIR_BELOW = 0.97                    # only cells read with less confidence may be changed by the repair
+SUSPECT_BELOW = 0.9                    # cells whose runner-up reading is tried when the puzzle has no solution
+MAX_SUSPECTS = 6
+SOLVE_BUDGET_S = 1.5
 
 
 def is_image_path(path: str | Path) -> bool:
@@ -134,8 +140,10 @@ def read_sudoku(image: Image.Image, name: str = "", weights: str | Path | None =
     fit = find_grid(image)
     probs = load_classifier(weights).predict(fit.cells)
     grid, confidence, repaired = decode_digits(probs)
+    repaired += prefer_unique_solution(grid, confidence, probs)
+    raw = probs.reshape(9, 9, 10).argmax(axis=2).astype(np.int64)
     extra = {"read_confidence": confidence, "read_corners": fit.corners.round(1).tolist(),
-             "read_repaired": repaired}
+             "read_repaired": repaired, "read_raw": raw}
     return Puzzle("sudoku", grid, None, name, extra)
 
 
@@ -152,6 +160,51 @@ def decode_digits(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple
         grid[cell], confidence[cell] = _best_fitting_class(grid, probs, cell)
         repaired.append((int(cell[0]), int(cell[1])))
     return grid.astype(np.int64), confidence.astype(np.float32), repaired
+
+
+def prefer_unique_solution(grid: np.ndarray, confidence: np.ndarray, probs: np.ndarray,
+                           budget_s: float = SOLVE_BUDGET_S) -> list[tuple[int, int]]:
+    """When the reading has no solution or several, try the runner-up readings of unsure cells.
+
+    A printed puzzle has exactly one solution, so a reading without one usually hides a misread
+    digit. One, then two, of the least certain cells (confidence below SUSPECT_BELOW) are changed to
+    their next most likely class, most likely first; the first change giving a unique solution is
+    kept (in place). Confident readings are never touched, and the search stops after `budget_s`.
+    """
+    from hrm.data.sudoku_gen import count_solutions
+
+    deadline = time.perf_counter() + budget_s
+    if count_solutions(grid, limit=2) == 1:
+        return []
+    options = _runner_up_options(grid, confidence, np.asarray(probs).reshape(9, 9, 10))
+    trials = [[o] for o in options] + [[a, b] for i, a in enumerate(options) for b in options[i + 1:]
+                                       if a[0] != b[0]]
+    for trial in trials:
+        if time.perf_counter() > deadline:
+            break
+        candidate = grid.copy()
+        for cell, value, _ in trial:
+            candidate[cell] = value
+        if not clash_mask(candidate).any() and count_solutions(candidate, limit=2) == 1:
+            for cell, value, prob in trial:
+                grid[cell], confidence[cell] = value, prob
+            return [(int(c[0]), int(c[1])) for c, _, _ in trial]
+    return []
+
+
+def _runner_up_options(grid: np.ndarray, confidence: np.ndarray,
+                       probs: np.ndarray) -> list[tuple[tuple[int, int], int, float]]:
+    """(cell, other class, its probability) for the unsure cells, most plausible first."""
+    order = np.argsort(confidence, axis=None)[:MAX_SUSPECTS]
+    options = []
+    for flat in order:
+        r, c = divmod(int(flat), 9)
+        if confidence[r, c] >= SUSPECT_BELOW:
+            break
+        for value in np.argsort(-probs[r, c])[:3]:
+            if value != grid[r, c] and probs[r, c, value] >= 0.02:
+                options.append(((r, c), int(value), float(probs[r, c, value])))
+    return sorted(options, key=lambda o: -o[2] / confidence[o[0]])
 
 
 def _least_sure_conflict(grid: np.ndarray, confidence: np.ndarray) -> tuple[int, int] | None:
