@@ -272,32 +272,34 @@ class _Trainer:
         status, last_eval, saved_at = "finished" if stop_at == self.total_steps else "paused", None, self.step
         window: dict[str, torch.Tensor] = {}
         window_steps, window_start = 0, time.perf_counter()
-        with self.stop:
-            while self.step < stop_at:
-                window = self._train_step(window)
-                self.step += 1
-                window_steps += 1
-                self.reporter.step(self.step, self.sampler.epoch)
-                at_log = self.step % c.log_every == 0 or self.step == stop_at
-                if at_log:
-                    self._log_train(window, window_steps, time.perf_counter() - window_start)
-                    window, window_steps, window_start = {}, 0, time.perf_counter()
-                eval_stopped = False
-                if self.step % self.eval_every == 0 or self.step == self.total_steps:
-                    result, saved_at = self._evaluate_and_save(), self.step
-                    eval_stopped = result is not None and not result.complete
-                    last_eval = result if result is not None and result.complete else last_eval
-                    window_start = time.perf_counter()
-                if eval_stopped or self._stop_requested(at_log):
-                    status = "interrupted"
-                    break
-            if status == "interrupted":
-                self.reporter.log(f"interrupted at step {self.step}: saving the checkpoint")
-                if window_steps:                           # single process: log the unlogged steps too
-                    self._log_train(window, window_steps, time.perf_counter() - window_start)
-            if saved_at != self.step:
-                self._save(best=False)
-        self.reporter.close()
+        try:
+            with self.stop:
+                while self.step < stop_at:
+                    window = self._train_step(window)
+                    self.step += 1
+                    window_steps += 1
+                    self.reporter.step(self.step, self.sampler.epoch)
+                    at_log = self.step % c.log_every == 0 or self.step == stop_at
+                    if at_log:
+                        self._log_train(window, window_steps, time.perf_counter() - window_start)
+                        window, window_steps, window_start = {}, 0, time.perf_counter()
+                    eval_stopped = False
+                    if self.step % self.eval_every == 0 or self.step == self.total_steps:
+                        result, saved_at = self._evaluate_and_save(), self.step
+                        eval_stopped = result is not None and not result.complete
+                        last_eval = result if result is not None and result.complete else last_eval
+                        window_start = time.perf_counter()
+                    if eval_stopped or self._stop_requested(at_log):
+                        status = "interrupted"
+                        break
+                if status == "interrupted":
+                    self.reporter.log(f"interrupted at step {self.step}: saving the checkpoint")
+                    if window_steps:                           # single process: log the unlogged steps too
+                        self._log_train(window, window_steps, time.perf_counter() - window_start)
+                if saved_at != self.step:
+                    self._save(best=False)
+        finally:
+            self.reporter.close()    # also on a second Ctrl-C or an error: never leave a live bar
         return TrainResult(status, self.step, self.total_steps, self.run_dir, self.best, last_eval,
                            self.history)
 
