@@ -28,7 +28,9 @@ import torch
 
 from hrm.data.format import PuzzleDataset
 from hrm.data.sampler import IGNORE_INDEX, eval_batches, eval_indices
+from hrm.errors import DataError
 from hrm.model import HRM
+from hrm.tasks.arc import crop_tokens, parse_variant_name
 from hrm.train import distributed as D
 
 PASS_KS = (1, 2, 10, 100, 1000)
@@ -76,7 +78,7 @@ def halt_fires(model: HRM, outputs: dict) -> torch.Tensor:
     return model._wants_to_halt(q)
 
 
-def _to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
+def to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
 
 
@@ -110,7 +112,7 @@ def evaluate(model: HRM, dataset: PuzzleDataset, batch_size: int, limit: int | N
                 if should_stop is not None and should_stop():
                     complete = False
                     break
-                batch = _to_device(batch_np, device)
+                batch = to_device(batch_np, device)
                 mine = indices[start:start + batch_size][rank * local:rank * local + n_valid]
                 sums += _evaluate_batch(model, batch, segments, votes, mine)
                 done = min(len(indices), start + batch_size)
@@ -184,11 +186,7 @@ class ArcVotes:
     """
 
     def __init__(self, dataset: PuzzleDataset) -> None:
-        from hrm.tasks.arc import crop_tokens, parse_variant_name  # noqa: F401 - fail early if unavailable
-
         if dataset.identifiers is None:
-            from hrm.errors import DataError
-
             raise DataError(f"{dataset.root} has no identifiers.json, so ARC variants cannot be grouped",
                             hint="rebuild the ARC dataset with `hrm data build`")
         self.dataset = dataset
@@ -202,15 +200,11 @@ class ArcVotes:
         return bytes([grid.shape[0], grid.shape[1] if grid.ndim == 2 else 0]) + grid.tobytes()
 
     def _variant(self, identifier: int) -> tuple[str, Any]:
-        from hrm.tasks.arc import parse_variant_name
-
         if identifier not in self._variants:
             self._variants[identifier] = parse_variant_name(self.dataset.identifier_name(identifier))
         return self._variants[identifier]
 
     def add(self, example_ids: np.ndarray, preds: np.ndarray, q_halt: np.ndarray) -> None:
-        from hrm.tasks.arc import crop_tokens
-
         ds = self.dataset
         puzzles = np.searchsorted(ds.puzzle_indices, example_ids, side="right") - 1
         for row, (example, puzzle) in enumerate(zip(example_ids, puzzles, strict=True)):

@@ -38,7 +38,7 @@ from hrm.model import HRM
 from hrm.optim import EMA, AdamATan2, PuzzleEmbeddingSignSGD, lr_at
 from hrm.train import distributed as D
 from hrm.train.config import TrainConfig
-from hrm.train.evaluate import EvalResult, _to_device, evaluate
+from hrm.train.evaluate import EvalResult, evaluate, to_device
 from hrm.train.state import (
     carry_slice,
     carry_state,
@@ -311,7 +311,7 @@ class _Trainer:
 
     def _train_step(self, window: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         c, model, device = self.config, self.model, self.env.device
-        batch = _to_device(next(self.sampler), device)
+        batch = to_device(next(self.sampler), device)
         if self.carry is None:
             self.carry = model.initial_carry(batch)
         self.carry, outputs = model(self.carry, batch)
