@@ -90,9 +90,9 @@ class TrainConfig:
 
     def steps_for(self, examples_per_epoch: float) -> tuple[int, int]:
         """(total optimizer steps, steps between evaluations) for a dataset of this size."""
-        total = self.total_steps or int(self.epochs * examples_per_epoch / self.global_batch_size)
+        total = max(1, self.total_steps or int(self.epochs * examples_per_epoch / self.global_batch_size))
         every = self.eval_every or math.ceil(self.eval_interval * examples_per_epoch / self.global_batch_size)
-        return max(1, total), max(1, min(every, max(1, total)))
+        return total, max(1, min(every, total))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
