@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -18,6 +19,7 @@ def export(
     puzzle: str = typer.Option(None, "--puzzle", "-p", help="gif/html: the puzzle file whose solve is replayed."),
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1, help="gif/html: segments to record."),
     check: bool = typer.Option(True, "--check/--no-check", help="onnx: compare with PyTorch in onnxruntime."),
+    card: Path = typer.Option(None, "--card", help="safetensors: a JSON file merged into the model card."),
 ) -> None:
     """Export weights or a solve trace to portable files."""
     import torch
@@ -33,7 +35,10 @@ def export(
     if fmt == "safetensors":
         if dtype not in ("bf16", "fp32"):
             raise HRMError(f"unknown --dtype '{dtype}'", hint="choose bf16 or fp32")
-        export_safetensors(loaded.model, loaded.metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
+        metadata = dict(loaded.metadata)
+        if card is not None:
+            metadata["card"] = json.dumps({**loaded.card, **_read_card(card)})
+        export_safetensors(loaded.model, metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
     elif fmt == "onnx":
         export_onnx(loaded.model, out)
         if check:
@@ -42,6 +47,16 @@ def export(
     else:
         _export_trace(loaded, fmt, out, puzzle, max_segments, export_html)
     printer.info(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def _read_card(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise HRMError(f"--card {path}: not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict):
+        raise HRMError(f"--card {path}: expected a JSON object")
+    return data
 
 
 def _export_trace(loaded, fmt: str, out: Path, puzzle_path: str | None, max_segments, export_html) -> None:  # noqa: ANN001
