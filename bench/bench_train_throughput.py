@@ -168,9 +168,9 @@ def measure(preset: str, batch_size: int, device: str, repeats: int, compile: bo
         increment = common.profiler_peak_bytes(step)
         row["static_memory_mib"] = common.mib(static)
         row["peak_memory_mib"] = common.mib(static + increment)
-    if memory:
+    if memory:  # on the eager twin when compiled: saved-tensor hooks and compiled graphs do not mix
         row["saved_activations_mib"] = common.mib(
-            common.saved_activation_bytes(step.forward_only, exclude=list(step.model.parameters())))
+            common.saved_activation_bytes(flop_step.forward_only, exclude=list(flop_step.model.parameters())))
     return row
 
 
