@@ -24,6 +24,8 @@ def trunc_normal_(tensor: torch.Tensor, std: float = 1.0, generator: torch.Gener
     PyTorch's trunc_normal_ truncates a N(0, std) and so has a smaller std than asked.
     """
     with torch.no_grad():
+        if tensor.is_meta:  # shape-only models (parameter counting) need no values
+            return tensor
         if std == 0:
             return tensor.zero_()
         # inverse-CDF sampling of a standard normal truncated at +-2, then scaled

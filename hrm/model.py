@@ -194,7 +194,7 @@ class HRM(nn.Module):
             is_last = steps >= max_steps
             halted = is_last
             if self.training and max_steps > 1:
-                halted = halted | self._wants_to_halt(q_logits)
+                halted = halted | self.wants_to_halt(q_logits)
                 explore = torch.rand_like(q_logits[:, 0]) < c.halt_exploration_prob
                 min_steps = explore * torch.randint_like(steps, low=2, high=max_steps + 1)
                 halted = halted & (steps >= min_steps)
@@ -205,7 +205,7 @@ class HRM(nn.Module):
                         torch.where(is_last, next_q_halt, torch.maximum(next_q_halt, next_q_continue)))
         return Carry(z_H.detach(), z_L.detach(), steps, halted, data), outputs
 
-    def _wants_to_halt(self, q_logits: torch.Tensor) -> torch.Tensor:
+    def wants_to_halt(self, q_logits: torch.Tensor) -> torch.Tensor:
         """HRM halts when q_halt > q_continue; TRM when the halt logit is positive."""
         if self.config.act_continue:
             return q_logits[:, 0] > q_logits[:, 1]

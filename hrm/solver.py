@@ -124,7 +124,7 @@ def iter_steps(model, inputs, puzzle_identifiers=None, *, max_segments: int | No
             q_halt[rows] = torch.sigmoid(q_logits[:, 0]).cpu().numpy()
             if q_continue is not None:
                 q_continue[rows] = torch.sigmoid(q_logits[:, 1]).cpu().numpy()
-            wants_halt = model._wants_to_halt(q_logits).cpu().numpy() | (segment >= max_segments)
+            wants_halt = model.wants_to_halt(q_logits).cpu().numpy() | (segment >= max_segments)
             halted[rows] |= wants_halt
             residuals = None
             if trace is not None:

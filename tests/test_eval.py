@@ -51,7 +51,7 @@ class ScriptedModel(nn.Module):
         outputs = {"logits": logits, "q_halt_logits": q_halt, "q_continue_logits": torch.zeros_like(q_halt)}
         return Carry(carry.z_H, carry.z_L, steps, steps >= (max_steps or self.config.halt_max_steps), batch), outputs
 
-    def _wants_to_halt(self, q_logits: torch.Tensor) -> torch.Tensor:
+    def wants_to_halt(self, q_logits: torch.Tensor) -> torch.Tensor:
         return q_logits[:, 0] > q_logits[:, 1]
 
 

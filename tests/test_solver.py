@@ -56,7 +56,7 @@ def test_adaptive_mode_freezes_halted_samples(monkeypatch):
     model = _model(halt_max_steps=4)
     inputs = _inputs(4)
     inputs[:, 0] = [2, 3, 2, 3]
-    monkeypatch.setattr(model, "_wants_to_halt",
+    monkeypatch.setattr(model, "wants_to_halt",
                         lambda q: torch.zeros(q.shape[0], dtype=torch.bool) | (q.shape[0] == 4)
                         & torch.tensor([True, False, True, False])[: q.shape[0]])
     steps = list(iter_steps(model, inputs, adaptive=True))

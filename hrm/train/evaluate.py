@@ -75,7 +75,7 @@ def halt_fires(model: HRM, outputs: dict) -> torch.Tensor:
         q = torch.stack([q, outputs["q_continue_logits"]], dim=-1)
     else:
         q = q[:, None]
-    return model._wants_to_halt(q)
+    return model.wants_to_halt(q)
 
 
 def to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
