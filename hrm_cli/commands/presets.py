@@ -19,7 +19,7 @@ def _parameters(config, cache: dict[str, int]) -> int:  # noqa: ANN001 - ModelCo
 
     key = config.to_json()
     if key not in cache:
-        with torch.no_grad():
+        with torch.device("meta"):  # shapes only: no memory, no initialisation
             cache[key] = HRM(config).num_parameters()
     return cache[key]
 
