@@ -44,10 +44,8 @@ def bar_rows(heights: Sequence[int | None], rows: int) -> list[str]:
     return lines
 
 
-class Trends(Widget):
-    """q_halt, accuracy, broken rules and time per segment as labelled sparklines."""
-
-    COMPONENT_CLASSES = {"chart--label", "chart--bar", "chart--current"}
+class _FrameChart(Widget):
+    """A chart over the frames seen so far, with the playhead's segment highlighted."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -57,6 +55,12 @@ class Trends(Widget):
     def show(self, frames: list[Frame], playhead: int) -> None:
         self.frames, self.playhead = frames, playhead
         self.refresh()
+
+
+class Trends(_FrameChart):
+    """q_halt, accuracy, broken rules and time per segment as labelled sparklines."""
+
+    COMPONENT_CLASSES = {"chart--label", "chart--bar", "chart--current"}
 
     def render(self) -> Text:
         width = max(1, self.size.width - 10)
@@ -91,7 +95,7 @@ def _broken(frame: Frame) -> float | None:
     return float(len(frame.verdict.violations)) if frame.verdict.checkable else None
 
 
-class InnerChart(Widget):
+class InnerChart(_FrameChart):
     """The H/L view: relative change of the low-level state per inner L call, on a log scale.
 
     Within a segment the L module converges (residuals fall) until the H module updates and gives it
@@ -105,12 +109,6 @@ class InnerChart(Widget):
     def __init__(self, l_cycles: int | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.l_cycles = l_cycles
-        self.frames: list[Frame] = []
-        self.playhead = -1
-
-    def show(self, frames: list[Frame], playhead: int) -> None:
-        self.frames, self.playhead = frames, playhead
-        self.refresh()
 
     def render(self) -> Text:
         label = self.get_component_rich_style("chart--label")
