@@ -10,7 +10,9 @@ from pathlib import Path
 
 from hrm.errors import WeightsError
 
-REPO_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+# a checkout (or editable install) has weights/ beside the package; a wheel carries them as hrm/_weights
+_CHECKOUT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+REPO_WEIGHTS = _CHECKOUT_WEIGHTS if _CHECKOUT_WEIGHTS.is_dir() else Path(__file__).resolve().parent / "_weights"
 
 
 @dataclass

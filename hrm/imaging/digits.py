@@ -32,6 +32,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from hrm.errors import HRMError, WeightsError
 from hrm.imaging.sudoku_photo import CELL, MARGIN, WARP_CELL, GridFit, fit_grid, homography, to_gray
+from hrm.weights import REPO_WEIGHTS
 
 if TYPE_CHECKING:
     import torch
@@ -41,7 +42,7 @@ log = logging.getLogger("hrm.imaging.digits")
 NUM_CLASSES = 10
 FORMAT_VERSION = "1"
 WEIGHTS_ENV = "HRM_DIGITS_WEIGHTS"
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "digits.safetensors"
+DEFAULT_WEIGHTS = REPO_WEIGHTS / "digits.safetensors"
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
 FONT_PACKAGES = ("fonts-dejavu fonts-liberation fonts-open-sans fonts-lato fonts-cantarell "
                  "fonts-roboto-unhinted fonts-inconsolata fonts-hack fonts-linuxlibertine "
