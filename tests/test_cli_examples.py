@@ -74,9 +74,10 @@ def test_missing_maze_weights_are_explained(capsys, monkeypatch, tmp_path, examp
     assert result.code == 2 and "no shipped weights for task 'maze'" in result.err and "--weights" in result.err
 
 
-def test_photo_example_is_read_and_solved(capsys, monkeypatch, examples_dir):
-    result = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "sudoku" / "easy2_photo.jpg"), "--json")
+@pytest.mark.parametrize("name", ["easy2", "easy3"])
+def test_photo_examples_are_read_and_solved(capsys, monkeypatch, examples_dir, name):
+    result = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "sudoku" / f"{name}_photo.jpg"), "--json")
     record = json.loads(result.out)
-    expected = get_task("sudoku").parse((examples_dir / "sudoku" / "easy2.txt").read_text())[0]
+    expected = get_task("sudoku").parse((examples_dir / "sudoku" / f"{name}.txt").read_text())[0]
     assert record["input"] == "".join(str(v) if v else "." for v in expected.grid.reshape(-1))
     assert result.code == 0 and record["verified"]
