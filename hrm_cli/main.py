@@ -10,6 +10,10 @@ import importlib
 import os
 import sys
 
+# Before any command imports torch: idle OpenMP threads sleep instead of spinning. On a busy machine
+# spinning threads wait for cores taken by other processes (measured: a one-puzzle solve 2.55 s -> 0.03 s).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import typer
 
 from hrm_cli import exit_codes
