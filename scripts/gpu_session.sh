@@ -6,7 +6,8 @@
 #   scripts/gpu_session.sh stop   RUN_DIR OUT_DIR                        Ctrl-C the run (it saves), then pack
 #
 # Checkpoints travel between machines as files under 16 MiB: `pack` splits resume.pt and the
-# weights into RUN_DIR.parts/ (commit that folder), and `start` joins them back before resuming.
+# weights into OUT_DIR; copy them to checkpoints/<run name>.parts/ and commit that folder, and the
+# next `start` joins them back before resuming.
 set -euo pipefail
 cmd=${1:?usage: start|poll|stop|pack|unpack}
 shift
@@ -37,7 +38,8 @@ case "$cmd" in
   start)
     task=$1; preset=$2; run=$3; shift 3
     resume=()
-    if [ -d "$run.parts" ] && [ ! -f "$run/resume.pt" ]; then unpack "$run.parts" "$run"; fi
+    parts="checkpoints/$(basename "$run").parts"   # committed between sessions (runs/ is git-ignored)
+    if [ -d "$parts" ] && [ ! -f "$run/resume.pt" ]; then unpack "$parts" "$run"; fi
     [ -f "$run/resume.pt" ] && resume=(--resume)
     mkdir -p "$run"
     setsid nohup ${PYTHON:-python3} -m hrm_cli --no-progress train --task "$task" --preset "$preset" --out "$run" "${resume[@]}" "$@" \
