@@ -103,15 +103,33 @@ def test_conflicting_givens_are_rejected_before_the_model_runs(sudoku_task, monk
     assert any("two 7s" in v for v in solution.verdict.violations)
 
 
-def test_attempts_map_views_back_to_the_original_frame(sudoku_task, examples_dir):
+def test_attempts_map_views_back_to_the_original_frame(sudoku_task, examples_dir, monkeypatch):
+    """An oracle that solves whatever view it is shown, except the original puzzle: the second
+    attempt (a shuffled view) must be mapped back to the original frame, verified and chosen, and no
+    third attempt runs once one is verified."""
+    import hrm.solver as solver_module
+    from hrm.data.sudoku_gen import solve as exact_solve
+    from hrm.solver import Step
+
     puzzle = sudoku_task.parse((examples_dir / "sudoku" / "easy_17_clue.txt").read_text())[0]
-    model = _model(halt_max_steps=2)
-    [solution] = solve(_loaded(model), sudoku_task, [puzzle], attempts=3)
-    assert len(solution.attempts) == 3
-    assert [a.description for a in solution.attempts] == ["identity", "view 1", "view 2"]
-    for attempt in solution.attempts:  # an untrained model: answers exist and are judged in the original frame
-        assert attempt.answer.shape == (9, 9)
-        assert attempt.verdict == sudoku_task.verify(puzzle, attempt.answer)
+    original = sudoku_task.encode(puzzle)
+
+    def oracle(model, inputs, ids, **kwargs):
+        tokens = []
+        for row in np.asarray(inputs):
+            grid = exact_solve(np.where(row >= 2, row - 1, 0).reshape(9, 9))
+            answer = grid.reshape(-1) + 1
+            if np.array_equal(row, original):
+                answer = np.roll(answer, 1)  # attempt 0 gets a wrong answer
+            tokens.append(answer)
+        n = len(tokens)
+        yield Step(1, np.array(tokens), np.ones((n, 81)), np.full(n, 0.9), None, np.ones(n, bool), 0.0)
+
+    monkeypatch.setattr(solver_module, "iter_steps", oracle)
+    [solution] = solve(_loaded(_model()), sudoku_task, [puzzle], attempts=3)
+    assert [a.description for a in solution.attempts] == ["identity", "view 1"]
+    assert not solution.attempts[0].verdict.ok and solution.winner == 1 and solution.verified
+    np.testing.assert_array_equal(solution.answer, exact_solve(puzzle.grid))
 
 
 def test_choose_prefers_verified_then_votes_then_q_halt():
