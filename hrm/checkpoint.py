@@ -92,11 +92,3 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[HR
         raise WeightsError(f"{path}: tensors do not match the stored config ({detail})")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return model.to(device).eval(), metadata
-
-
-def card(metadata: dict[str, str]) -> dict:
-    """The model card stored in the metadata (empty if none)."""
-    try:
-        return json.loads(metadata.get("card", "{}"))
-    except ValueError:
-        return {}

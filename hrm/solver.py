@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hrm.numpy_engine import NumpyHRM
 from hrm.tasks.base import Puzzle, Task, Verdict
 
 
@@ -82,59 +83,111 @@ def iter_steps(model, inputs, puzzle_identifiers=None, *, max_segments: int | No
                record_inner: bool = False) -> Iterator[Step]:
     """Run ACT segments on a batch of token sequences [B, seq_len] and yield a Step after each.
 
+    model: hrm.model.HRM (torch, any device) or hrm.numpy_engine.NumpyHRM (CPU, no torch import).
     adaptive: a sample stops costing compute once the model's halt rule fires (HRM: q_halt >
     q_continue; TRM: q_halt > 0); fixed: every sample runs max_segments (the papers' evaluation).
     noise: standard deviation of Gaussian noise added to the low-level state before each segment
-    (test-time trajectory sampling); seed fixes it.
+    (test-time trajectory sampling); seed fixes it (each engine draws its own stream).
     """
-    import torch
-
-    model.eval()
-    device = model.device
     max_segments = max_segments or model.config.halt_max_steps
-    tokens_in = torch.as_tensor(np.asarray(inputs), dtype=torch.int32, device=device)
-    batch_size = tokens_in.shape[0]
+    inputs = np.asarray(inputs)
+    batch_size = inputs.shape[0]
     if puzzle_identifiers is None:
         puzzle_identifiers = np.zeros(batch_size, dtype=np.int32)
-    data = {"inputs": tokens_in,
-            "puzzle_identifiers": torch.as_tensor(np.asarray(puzzle_identifiers), dtype=torch.int32, device=device)}
-    generator = torch.Generator(device=device).manual_seed(seed)
-    predicted = np.zeros(tokens_in.shape, dtype=np.int64)
-    confidence = np.zeros(tokens_in.shape, dtype=np.float32)
+    run = _NumpyRun(model, inputs, puzzle_identifiers, seed) if isinstance(model, NumpyHRM) \
+        else _TorchRun(model, inputs, puzzle_identifiers, seed)
+    predicted = np.zeros(inputs.shape, dtype=np.int64)
+    confidence = np.zeros(inputs.shape, dtype=np.float32)
     q_halt = np.zeros(batch_size, dtype=np.float32)
     q_continue = np.zeros(batch_size, dtype=np.float32) if model.config.act_continue else None
     halted = np.zeros(batch_size, dtype=bool)
 
-    with torch.inference_mode():
-        z_H, z_L = model.initial_state(batch_size)
-        for segment in range(1, max_segments + 1):
-            started = time.perf_counter()
-            rows = np.flatnonzero(~halted) if adaptive else np.arange(batch_size)
-            index = torch.as_tensor(rows, device=device)
-            sub = {k: v[index] for k, v in data.items()}
-            zH, zL = z_H[index], z_L[index]
+    for segment in range(1, max_segments + 1):
+        started = time.perf_counter()
+        rows = np.flatnonzero(~halted) if adaptive else np.arange(batch_size)
+        out = run.segment(rows, noise, record_inner)
+        predicted[rows], confidence[rows] = out.tokens, out.confidence
+        q_halt[rows] = _sigmoid(out.q_logits[:, 0])
+        if q_continue is not None:
+            q_continue[rows] = _sigmoid(out.q_logits[:, 1])
+        halted[rows] |= out.wants_halt | (segment >= max_segments)
+        residuals = None
+        if out.residuals is not None:
+            residuals = np.full((batch_size, out.residuals.shape[1]), np.nan, dtype=np.float32)
+            residuals[rows] = out.residuals
+        yield Step(segment=segment, tokens=predicted.copy(), confidence=confidence.copy(), q_halt=q_halt.copy(),
+                   q_continue=None if q_continue is None else q_continue.copy(), halted=halted.copy(),
+                   seconds=time.perf_counter() - started, l_residuals=residuals)
+        if adaptive and halted.all():
+            return
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))).astype(np.float32)
+
+
+@dataclass
+class _SegmentOut:
+    tokens: np.ndarray                # [n, S] argmax predictions of the rows that ran
+    confidence: np.ndarray            # [n, S] their probabilities
+    q_logits: np.ndarray              # [n, 1|2] float32
+    wants_halt: np.ndarray            # [n] bool: the model's halt rule
+    residuals: np.ndarray | None      # [n, calls] relative change of z_L per low-level call
+
+
+class _TorchRun:
+    """The carry of iter_steps on hrm.model.HRM: rows of the batch run one segment at a time."""
+
+    def __init__(self, model, inputs: np.ndarray, ids, seed: int) -> None:  # noqa: ANN001
+        import torch
+
+        self.torch, self.model = torch, model.eval()
+        device = model.device
+        self.data = {"inputs": torch.as_tensor(inputs, dtype=torch.int32, device=device),
+                     "puzzle_identifiers": torch.as_tensor(np.asarray(ids), dtype=torch.int32, device=device)}
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        with torch.inference_mode():
+            self.z_H, self.z_L = model.initial_state(len(inputs))
+
+    def segment(self, rows: np.ndarray, noise: float, record_inner: bool) -> _SegmentOut:
+        torch, model = self.torch, self.model
+        with torch.inference_mode():
+            index = torch.as_tensor(rows, device=model.device)
+            sub = {k: v[index] for k, v in self.data.items()}
+            zH, zL = self.z_H[index], self.z_L[index]
             if noise > 0:
-                zL = zL + noise * torch.randn(zL.shape, generator=generator, device=device, dtype=zL.dtype)
+                zL = zL + noise * torch.randn(zL.shape, generator=self.generator, device=model.device, dtype=zL.dtype)
             trace: list | None = [] if record_inner else None
             zH, zL, logits, q_logits = model.segment(zH, zL, sub, trace)
-            z_H[index], z_L[index] = zH, zL
-            probs = torch.softmax(logits.float(), dim=-1)
-            conf, pred = probs.max(dim=-1)
-            predicted[rows], confidence[rows] = pred.cpu().numpy(), conf.cpu().numpy()
-            q_halt[rows] = torch.sigmoid(q_logits[:, 0]).cpu().numpy()
-            if q_continue is not None:
-                q_continue[rows] = torch.sigmoid(q_logits[:, 1]).cpu().numpy()
-            wants_halt = model.wants_to_halt(q_logits).cpu().numpy() | (segment >= max_segments)
-            halted[rows] |= wants_halt
-            residuals = None
-            if trace is not None:
-                residuals = np.full((batch_size, len(trace)), np.nan, dtype=np.float32)
-                residuals[rows] = torch.stack(trace, dim=1).cpu().numpy()
-            yield Step(segment=segment, tokens=predicted.copy(), confidence=confidence.copy(), q_halt=q_halt.copy(),
-                       q_continue=None if q_continue is None else q_continue.copy(), halted=halted.copy(),
-                       seconds=time.perf_counter() - started, l_residuals=residuals)
-            if adaptive and halted.all():
-                return
+            self.z_H[index], self.z_L[index] = zH, zL
+            conf, pred = torch.softmax(logits.float(), dim=-1).max(dim=-1)
+            return _SegmentOut(pred.cpu().numpy(), conf.cpu().numpy(), q_logits.float().cpu().numpy(),
+                               model.wants_to_halt(q_logits).cpu().numpy(),
+                               None if trace is None else torch.stack(trace, dim=1).float().cpu().numpy())
+
+
+class _NumpyRun:
+    """The same carry on hrm.numpy_engine.NumpyHRM."""
+
+    def __init__(self, model: NumpyHRM, inputs: np.ndarray, ids, seed: int) -> None:  # noqa: ANN001
+        self.model, self.inputs, self.ids = model, inputs, np.asarray(ids)
+        self.rng = np.random.default_rng(seed)
+        self.z_H, self.z_L = model.initial_state(len(inputs))
+
+    def segment(self, rows: np.ndarray, noise: float, record_inner: bool) -> _SegmentOut:
+        zH, zL = self.z_H[rows], self.z_L[rows]
+        if noise > 0:
+            zL = zL + np.float32(noise) * self.rng.standard_normal(zL.shape, dtype=np.float32)
+        trace: list | None = [] if record_inner else None
+        with np.errstate(over="ignore"):  # silu's exp(-x) overflows harmlessly to inf for very negative x
+            zH, zL, logits, q_logits = self.model.segment(zH, zL, self.inputs[rows], self.ids[rows], trace)
+        self.z_H[rows], self.z_L[rows] = zH, zL
+        probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        pred = probs.argmax(axis=-1)
+        conf = np.take_along_axis(probs, pred[..., None], axis=-1)[..., 0] / probs.sum(axis=-1)
+        return _SegmentOut(pred, conf.astype(np.float32), q_logits.astype(np.float32),
+                           self.model.wants_to_halt(q_logits),
+                           None if trace is None else np.stack(trace, axis=1).astype(np.float32))
 
 
 def _grid_confidence(conf_tokens: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -48,23 +48,64 @@ def default_weights(task: str) -> Path:
     return folder / file
 
 
-def load_model(weights: str | Path | None = None, task: str | None = None, device: str = "auto") -> LoadedModel:
-    """Load weights (default: the shipped ones for `task`) onto `device` ('auto' picks CUDA if present)."""
-    from hrm.checkpoint import card
-    from hrm.checkpoint import load_model as load_file
-    from hrm.device import resolve_device
+ENGINES = ("auto", "torch", "numpy")
+SMALL_JOB = 16  # puzzles; past this a batched torch forward (and a GPU, when there is one) pays for its import
 
+
+def pick_engine(engine: str, device: str, jobs: int) -> str:
+    """'auto' runs small CPU jobs on the numpy engine, whose start-up skips torch's 2 s import, and
+    everything else (big batches, CUDA, MPS) on torch. `jobs` is the number of puzzles."""
+    if engine not in ENGINES:
+        raise WeightsError(f"unknown engine '{engine}'", hint=f"choose one of: {', '.join(ENGINES)}")
+    if engine == "numpy" and device not in ("auto", "cpu"):
+        raise WeightsError(f"the numpy engine runs on the CPU only, not on '{device}'", hint="use --engine torch")
+    if engine != "auto":
+        return engine
+    small_cpu_job = jobs <= SMALL_JOB and (device == "cpu" or (device == "auto" and not _gpu_present()))
+    return "numpy" if small_cpu_job else "torch"
+
+
+def _gpu_present() -> bool:
+    """Whether torch could find an accelerator, guessed without importing it (NVIDIA driver, Apple MPS)."""
+    import platform
+
+    return Path("/proc/driver/nvidia/version").exists() or (platform.system() == "Darwin"
+                                                             and platform.machine() == "arm64")
+
+
+def load_model(weights: str | Path | None = None, task: str | None = None, device: str = "auto",
+               engine: str = "torch") -> LoadedModel:
+    """Load weights (default: the shipped ones for `task`) onto `device` ('auto' picks CUDA if present).
+
+    engine 'numpy' builds hrm.numpy_engine.NumpyHRM (CPU inference, torch never imported)."""
     if weights is None:
         if task is None:
             raise WeightsError("no weights given and no task to pick shipped weights for")
         path = default_weights(task)
     else:
         path = Path(weights)
-    torch_device = resolve_device(device)
-    model, metadata = load_file(path, torch_device)
+    if engine == "numpy":
+        from hrm.numpy_engine import NumpyHRM
+
+        model, metadata = NumpyHRM.from_file(path)
+        torch_device: object = "cpu"
+    else:
+        from hrm.checkpoint import load_model as load_file
+        from hrm.device import resolve_device
+
+        torch_device = resolve_device(device)
+        model, metadata = load_file(path, torch_device)
     if task is not None and model.config.task != task:
         raise WeightsError(f"{path} holds a {model.config.task} model, not a {task} model",
                            hint=f"pass --task {model.config.task} or weights trained on {task}")
     identifiers = json.loads(metadata.get("identifiers", "{}"))
     return LoadedModel(model=model, config=model.config, task_name=model.config.task, path=path,
                        device=torch_device, metadata=metadata, card=card(metadata), identifiers=identifiers)
+
+
+def card(metadata: dict[str, str]) -> dict:
+    """The model card stored in the metadata (empty if none)."""
+    try:
+        return json.loads(metadata.get("card", "{}"))
+    except ValueError:
+        return {}

@@ -13,6 +13,9 @@ import sys
 # Before any command imports torch: idle OpenMP threads sleep instead of spinning. On a busy machine
 # spinning threads wait for cores taken by other processes (measured: a one-puzzle solve 2.55 s -> 0.03 s).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Before numpy loads: the numpy engine (small solves) runs one BLAS thread. Its matrices are tiny, and a
+# second OpenBLAS thread waiting for a busy core made a one-puzzle solve 0.02 s -> 1.0 s (measured).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer
 

@@ -151,6 +151,8 @@ def solve(
     task: str = typer.Option(None, "--task", "-t", help="sudoku, maze or arc (default: detected from the content)."),
     weights: Path = typer.Option(None, "--weights", "-w", help="Weights file (default: the shipped model)."),
     device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
+    engine: str = typer.Option("auto", "--engine",
+                               help="auto, torch or numpy (auto: numpy for a few puzzles on CPU, no torch start-up)."),
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
                                      help="Segment limit (default: the model's training Mmax; more = more thinking)."),
     adaptive: bool = typer.Option(True, "--adaptive/--fixed",
@@ -166,7 +168,7 @@ def solve(
 ) -> None:
     """Solve puzzles and verify the answers."""
     from hrm.solver import solve as solve_puzzles
-    from hrm.weights import load_model
+    from hrm.weights import load_model, pick_engine
     from hrm_cli.inputs import read_puzzles
 
     printer = get_printer()
@@ -176,9 +178,10 @@ def solve(
         raise typer.Exit(exit_codes.OK)
     if show_read:
         _show_read(puzzle_task, puzzles)
-    loaded = load_model(weights, puzzle_task.name, device)
+    chosen = pick_engine(engine, device, len(puzzles))
+    loaded = load_model(weights, puzzle_task.name, device, engine=chosen)
     printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "
-                  f"on {loaded.device}")
+                  f"on {loaded.device}, {chosen} engine")
 
     started = time.perf_counter()
     solutions = _solve_with_progress(solve_puzzles, loaded, puzzle_task, puzzles, max_segments=max_segments,

@@ -1,0 +1,260 @@
+"""The same model's inference forward in numpy alone, so a one-puzzle `hrm solve` never imports torch.
+
+Importing torch costs 1.7-2.4 s on a 2-core machine while solving a Sudoku costs about 0.03 s, so the
+CLI runs small CPU jobs here (docs/performance.md). Every function mirrors its counterpart in
+hrm/layers.py and hrm/model.py and is held to it by tests/test_numpy_engine.py (max |difference| in
+logits below 1e-4); weights come from the same safetensors files, read by `read_safetensors`.
+Inference only: no autograd, no ACT training wrapper.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from hrm.config import ModelConfig
+from hrm.errors import WeightsError
+
+_NUMPY_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+                 "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+_HEADER_LIMIT = 100 * 1024 * 1024
+
+
+def _bf16_to_f32(raw: bytes) -> np.ndarray:
+    """bfloat16 is the top half of a float32: widen the bits."""
+    return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """(tensors, metadata) of a safetensors file: 8-byte little-endian header length, JSON header, data.
+
+    Floating tensors come back as float32 (bf16 and f16 widened). Raises WeightsError on anything malformed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    data = path.read_bytes()
+    try:
+        (header_len,) = struct.unpack("<Q", data[:8])
+        if header_len > min(_HEADER_LIMIT, len(data) - 8):
+            raise ValueError("header length past the end of the file")
+        header = json.loads(data[8:8 + header_len])
+        metadata = header.pop("__metadata__", None) or {}
+        body = memoryview(data)[8 + header_len:]
+        tensors = {name: _tensor(info, body) for name, info in header.items()}
+    except (struct.error, ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{path} is not a readable safetensors weights file ({exc})",
+                           hint="the file may be truncated or corrupted") from None
+    return tensors, metadata
+
+
+def _tensor(info: dict, body: memoryview) -> np.ndarray:
+    start, end = info["data_offsets"]
+    shape = tuple(int(n) for n in info["shape"])
+    if not 0 <= start <= end <= len(body):
+        raise ValueError("tensor data past the end of the file")
+    raw = body[start:end]
+    if info["dtype"] == "BF16":
+        values = _bf16_to_f32(raw)
+    elif info["dtype"] in _NUMPY_DTYPES:
+        values = np.frombuffer(raw, dtype=np.dtype(_NUMPY_DTYPES[info["dtype"]]).newbyteorder("<"))
+    else:
+        raise ValueError(f"unsupported dtype {info['dtype']}")
+    if values.size != math.prod(shape):
+        raise ValueError("tensor size does not match its shape")
+    values = values.reshape(shape)
+    return values.astype(np.float32) if values.dtype.kind == "f" else values
+
+
+# --------------------------------------------------------------------------------------------------
+# Layers (hrm/layers.py)
+
+
+def rms_norm(x: np.ndarray, eps: float) -> np.ndarray:
+    return x / np.sqrt(np.mean(np.square(x), axis=-1, keepdims=True) + eps)
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    return x / (1.0 + np.exp(-x))
+
+
+def rope_tables(dim: int, max_len: int, base: float) -> tuple[np.ndarray, np.ndarray]:
+    inv_freq = (1.0 / (base ** (np.arange(0, dim, 2, dtype=np.float32) / dim))).astype(np.float32)
+    freqs = np.outer(np.arange(max_len, dtype=np.float32), inv_freq)
+    emb = np.concatenate((freqs, freqs), axis=-1)
+    return np.cos(emb), np.sin(emb)
+
+
+def apply_rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """x: [B, S, H, D] rotated in the rotate-half layout."""
+    half = x.shape[-1] // 2
+    rotated = np.concatenate((-x[..., half:], x[..., :half]), axis=-1)
+    return x * cos[:, None, :] + rotated * sin[:, None, :]
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    x = np.exp(x - x.max(axis=axis, keepdims=True))
+    return x / x.sum(axis=axis, keepdims=True)
+
+
+class _Block:
+    """Post-norm block: h = norm(h + mix(h)); h = norm(h + mlp(h))."""
+
+    def __init__(self, weights: dict[str, np.ndarray], prefix: str, config: ModelConfig) -> None:
+        self.eps, self.mixer, self.heads = config.rms_norm_eps, config.mixer, config.num_heads
+        if config.mixer == "attention":
+            self.qkv = weights[f"{prefix}.self_attn.qkv_proj.weight"].T.copy()
+            self.o = weights[f"{prefix}.self_attn.o_proj.weight"].T.copy()
+        else:
+            self.mix_gate_up = weights[f"{prefix}.mlp_t.gate_up_proj.weight"].T.copy()
+            self.mix_down = weights[f"{prefix}.mlp_t.down_proj.weight"].T.copy()
+        self.gate_up = weights[f"{prefix}.mlp.gate_up_proj.weight"].T.copy()
+        self.down = weights[f"{prefix}.mlp.down_proj.weight"].T.copy()
+
+    def __call__(self, h: np.ndarray, rope: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        if self.mixer == "attention":
+            h = rms_norm(h + self._attention(h, rope), self.eps)
+        else:
+            ht = h.transpose(0, 2, 1)
+            h = rms_norm(ht + _swiglu(ht, self.mix_gate_up, self.mix_down), self.eps).transpose(0, 2, 1)
+        return rms_norm(h + _swiglu(h, self.gate_up, self.down), self.eps)
+
+    def _attention(self, x: np.ndarray, rope: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        batch, seq, hidden = x.shape
+        head_dim = hidden // self.heads
+        qkv = (x @ self.qkv).reshape(batch, seq, 3, self.heads, head_dim)
+        q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        q, k, v = (t.transpose(0, 2, 1, 3) for t in (q, k, v))           # [B, H, S, D]
+        weights = softmax((q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(head_dim)))
+        out = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, seq, hidden)
+        return out @ self.o
+
+
+def _swiglu(x: np.ndarray, gate_up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    gate, up = np.split(x @ gate_up, 2, axis=-1)
+    return (silu(gate) * up) @ down
+
+
+class _ReasoningModule:
+    def __init__(self, blocks: list[_Block]) -> None:
+        self.blocks = blocks
+
+    def __call__(self, state: np.ndarray, injection: np.ndarray, rope) -> np.ndarray:  # noqa: ANN001
+        h = state + injection
+        for block in self.blocks:
+            h = block(h, rope)
+        return h
+
+
+# --------------------------------------------------------------------------------------------------
+# The model (hrm/model.py, inference path)
+
+
+class NumpyHRM:
+    """HRM or TRM forward in numpy float32, built from a weights file's config and tensors."""
+
+    device = "cpu"
+
+    def __init__(self, config: ModelConfig, tensors: dict[str, np.ndarray]) -> None:
+        c = self.config = config
+        self._check(tensors)
+        self.embed_scale = math.sqrt(c.hidden_size)
+        self.embed_tokens = tensors["embed_tokens.weight"]
+        self.puzzle_table = tensors.get("puzzle_emb.weights")
+        self.embed_pos = tensors.get("embed_pos.weight")
+        self.rope = rope_tables(c.head_dim, c.full_seq_len, c.rope_theta) if c.pos_encodings == "rope" else None
+        self.L_level = self._module("L_level", c.L_layers, tensors)
+        self.H_level = self._module("H_level", c.H_layers, tensors) if c.arch == "hrm" else None
+        self.lm_head = tensors["lm_head.weight"].T.copy()
+        self.q_head, self.q_bias = tensors["q_head.weight"].T.copy(), tensors["q_head.bias"]
+        self.H_init, self.L_init = tensors["H_init"], tensors["L_init"]
+        buffers = ("puzzle_emb.weights", "H_init", "L_init")  # not parameters, as in HRM.num_parameters
+        self._parameters = sum(v.size for k, v in tensors.items() if k not in buffers)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> tuple[NumpyHRM, dict[str, str]]:
+        tensors, metadata = read_safetensors(path)
+        if "hrm_config" not in metadata:
+            raise WeightsError(f"{path} has no hrm model config in its metadata", hint="was it written by hrm?")
+        try:
+            config = ModelConfig.from_json(metadata["hrm_config"])
+        except (ValueError, TypeError) as exc:
+            raise WeightsError(f"{path}: the stored model config is invalid ({exc})") from None
+        try:
+            return cls(config, tensors), metadata
+        except KeyError as exc:
+            raise WeightsError(f"{path}: tensors do not match the stored config (missing {exc})") from None
+
+    def _check(self, tensors: dict[str, np.ndarray]) -> None:
+        c = self.config
+        if tensors["embed_tokens.weight"].shape != (c.vocab_size, c.hidden_size):
+            raise WeightsError("tensors do not match the stored config (shape mismatch in embed_tokens.weight)")
+
+    def _module(self, name: str, layers: int, tensors: dict[str, np.ndarray]) -> _ReasoningModule:
+        return _ReasoningModule([_Block(tensors, f"{name}.layers.{i}", self.config) for i in range(layers)])
+
+    def num_parameters(self) -> int:
+        return self._parameters
+
+    def eval(self) -> NumpyHRM:
+        return self
+
+    # ----------------------------------------------------------------------------------------------
+    def input_embeddings(self, inputs: np.ndarray, puzzle_ids: np.ndarray) -> np.ndarray:
+        c = self.config
+        emb = self.embed_tokens[inputs.astype(np.int64)]                         # [B, S, D]
+        if self.puzzle_table is not None:
+            prefix = np.zeros((len(inputs), c.prefix_len * c.hidden_size), dtype=np.float32)
+            prefix[:, :c.puzzle_emb_ndim] = self.puzzle_table[puzzle_ids.astype(np.int64)]
+            emb = np.concatenate((prefix.reshape(-1, c.prefix_len, c.hidden_size), emb), axis=1)
+        if self.embed_pos is not None:
+            emb = np.float32(0.707106781) * (emb + self.embed_pos)
+        return np.float32(self.embed_scale) * emb
+
+    def initial_state(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        shape = (batch_size, self.config.full_seq_len, self.config.hidden_size)
+        return np.broadcast_to(self.H_init, shape).copy(), np.broadcast_to(self.L_init, shape).copy()
+
+    def _L(self, z_L: np.ndarray, injection: np.ndarray, trace: list | None) -> np.ndarray:
+        new = self.L_level(z_L, injection, self.rope)
+        if trace is not None:
+            flat_new, flat_old = new.reshape(len(new), -1), z_L.reshape(len(z_L), -1)
+            change = np.linalg.norm(flat_new - flat_old, axis=1)
+            trace.append(change / np.maximum(np.linalg.norm(flat_old, axis=1), 1e-6))
+        return new
+
+    def _hrm_cycles(self, z_H, z_L, x, trace):  # noqa: ANN001, ANN202
+        for _ in range(self.config.H_cycles):
+            for _ in range(self.config.L_cycles):
+                z_L = self._L(z_L, z_H + x, trace)
+            z_H = self.H_level(z_H, z_L, self.rope)
+        return z_H, z_L
+
+    def _trm_cycles(self, z_H, z_L, x, trace):  # noqa: ANN001, ANN202
+        for _ in range(self.config.H_cycles):
+            for _ in range(self.config.L_cycles):
+                z_L = self._L(z_L, z_H + x, trace)
+            z_H = self.L_level(z_H, z_L, self.rope)
+        return z_H, z_L
+
+    def segment(self, z_H: np.ndarray, z_L: np.ndarray, inputs: np.ndarray, puzzle_ids: np.ndarray,
+                trace: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One segment: (z_H, z_L) -> (z_H, z_L, logits [B, S, V], q_logits [B, 1|2])."""
+        x = self.input_embeddings(inputs, puzzle_ids)
+        cycles = self._hrm_cycles if self.config.arch == "hrm" else self._trm_cycles
+        z_H, z_L = cycles(z_H, z_L, x, trace)
+        logits = (z_H @ self.lm_head)[:, self.config.prefix_len:]
+        q_logits = z_H[:, 0] @ self.q_head + self.q_bias
+        return z_H, z_L, logits, q_logits
+
+    def wants_to_halt(self, q_logits: np.ndarray) -> np.ndarray:
+        """HRM halts when q_halt > q_continue; TRM when the halt logit is positive."""
+        if self.config.act_continue:
+            return q_logits[:, 0] > q_logits[:, 1]
+        return q_logits[:, 0] > 0

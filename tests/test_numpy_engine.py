@@ -1,0 +1,140 @@
+"""The numpy engine computes what the torch model computes, reads the same files, and keeps torch unloaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hrm.checkpoint import save_model
+from hrm.config import get_preset
+from hrm.errors import WeightsError
+from hrm.model import HRM
+from hrm.numpy_engine import NumpyHRM, read_safetensors
+from hrm.solver import iter_steps, solve
+from hrm.tasks import get_task
+from hrm.weights import load_model, pick_engine
+
+REPO = Path(__file__).resolve().parents[1]
+
+CASES = {
+    "hrm attention rope": ("hrm-sudoku-tiny", {}),
+    "hrm mlp mixer": ("hrm-sudoku-tiny", {"mixer": "mlp", "pos_encodings": "none"}),
+    "hrm learned positions, two layers": ("hrm-sudoku-tiny", {"pos_encodings": "learned", "L_layers": 2}),
+    "trm, no continue head": ("trm-sudoku-tiny", {}),
+    "arc puzzle prefix": ("hrm-arc-tiny", {"num_puzzle_identifiers": 5, "seq_len": 64}),
+}
+
+
+def _random_model(preset: str, overrides: dict) -> HRM:
+    torch.manual_seed(1)
+    model = HRM(get_preset(preset).with_overrides(**overrides)).eval()
+    with torch.no_grad():  # make the heads and puzzle table matter (they start at zero)
+        model.q_head.weight.normal_(0, 0.5)
+        if model.puzzle_emb is not None:
+            model.puzzle_emb.weights.normal_(0, 1)
+    return model
+
+
+def _batch(config, batch: int = 3) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(0, config.vocab_size, size=(batch, config.seq_len)).astype(np.int32)
+    ids = rng.integers(0, config.num_puzzle_identifiers, size=batch).astype(np.int32)
+    return inputs, ids
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_two_segments_match_the_torch_model(case: str, tmp_path: Path):
+    model = _random_model(*CASES[case])
+    save_model(tmp_path / "m.safetensors", model)
+    twin, _ = NumpyHRM.from_file(tmp_path / "m.safetensors")
+    inputs, ids = _batch(model.config)
+    data = {"inputs": torch.as_tensor(inputs), "puzzle_identifiers": torch.as_tensor(ids)}
+    with torch.no_grad():
+        zH, zL = model.initial_state(len(inputs))
+    nH, nL = twin.initial_state(len(inputs))
+    for _ in range(2):
+        with torch.no_grad():
+            zH, zL, logits, q = model.segment(zH, zL, data)
+        nH, nL, n_logits, n_q = twin.segment(nH, nL, inputs, ids)
+        assert np.abs(n_logits - logits.numpy()).max() < 1e-4
+        assert np.abs(n_q - q.numpy()).max() < 1e-4
+        assert np.abs(nL - zL.numpy()).max() < 1e-4
+    assert twin.num_parameters() == model.num_parameters()
+
+
+def test_bf16_files_are_widened_exactly(tmp_path: Path):
+    model = _random_model("hrm-sudoku-tiny", {})
+    save_model(tmp_path / "half.safetensors", model, dtype=torch.bfloat16)
+    tensors, metadata = read_safetensors(tmp_path / "half.safetensors")
+    expected = model.lm_head.weight.detach().to(torch.bfloat16).float().numpy()
+    assert tensors["lm_head.weight"].dtype == np.float32
+    np.testing.assert_array_equal(tensors["lm_head.weight"], expected)
+    assert metadata["dtype"] == "bfloat16"
+
+
+def test_shipped_weights_give_the_same_trajectory_on_both_engines(examples_dir: Path):
+    task = get_task("sudoku")
+    puzzles = [task.parse((examples_dir / "sudoku" / f"easy{i}.txt").read_text())[0] for i in (1, 2, 3)]
+    inputs = np.stack([task.encode(p) for p in puzzles])
+    runs = {engine: list(iter_steps(load_model(None, "sudoku", "cpu", engine=engine).model, inputs,
+                                    adaptive=True, record_inner=True))
+            for engine in ("torch", "numpy")}
+    assert len(runs["torch"]) == len(runs["numpy"])
+    for a, b in zip(runs["torch"], runs["numpy"], strict=True):
+        np.testing.assert_array_equal(a.tokens, b.tokens)
+        np.testing.assert_array_equal(a.halted, b.halted)
+        np.testing.assert_allclose(a.q_halt, b.q_halt, atol=1e-5)
+        np.testing.assert_allclose(a.l_residuals, b.l_residuals, rtol=1e-3)
+
+
+def test_numpy_engine_solves_with_attempts_and_noise(examples_dir: Path):
+    task = get_task("sudoku")
+    loaded = load_model(None, "sudoku", engine="numpy")
+    puzzle = task.parse((examples_dir / "sudoku" / "easy1.txt").read_text())[0]
+    solution = solve(loaded, task, [puzzle], attempts=2, noise=0.05)[0]
+    assert solution.verified and task.verify(puzzle, solution.answer).ok
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}",
+                                     b"\xff" * 8 + b"{}", b"not a weights file at all"])
+def test_malformed_files_raise_weights_errors(tmp_path: Path, garbage: bytes):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(garbage)
+    with pytest.raises(WeightsError):
+        NumpyHRM.from_file(path)
+
+
+def test_truncated_weights_raise_weights_errors(tmp_path: Path):
+    shipped = (REPO / "weights" / "sudoku-hrm-cpu.safetensors").read_bytes()
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(shipped[: len(shipped) // 2])
+    with pytest.raises(WeightsError, match="truncated"):
+        NumpyHRM.from_file(path)
+
+
+def test_engine_choice():
+    assert pick_engine("numpy", "cpu", 1000) == "numpy"
+    assert pick_engine("torch", "auto", 1) == "torch"
+    assert pick_engine("auto", "cpu", 1) == "numpy"
+    assert pick_engine("auto", "cpu", 1000) == "torch"
+    assert pick_engine("auto", "cuda", 1) == "torch"
+    with pytest.raises(WeightsError, match="CPU only"):
+        pick_engine("numpy", "cuda", 1)
+    with pytest.raises(WeightsError, match="unknown engine"):
+        pick_engine("jax", "cpu", 1)
+
+
+def test_a_one_puzzle_solve_never_imports_torch(examples_dir: Path):
+    script = ("import runpy, sys\n"
+              f"sys.argv = ['hrm', 'solve', {str(examples_dir / 'sudoku' / 'easy2.txt')!r}, '--json']\n"
+              "try:\n    runpy.run_module('hrm_cli', run_name='__main__')\n"
+              "except SystemExit as stop:\n    code = stop.code\n"
+              "print('exit', code, 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "exit 0 False", out.stderr
+    assert '"verified": true' in out.stdout
