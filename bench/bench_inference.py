@@ -10,12 +10,14 @@ to a temporary file, and the output says so. An untrained model never halts on i
 starts at q_halt = q_continue), so adaptive and fixed then run the same Mmax segments: the worst case.
 
 Measured:
-- whole process: `hrm solve FILE -w WEIGHTS --json` in a fresh interpreter, median of N runs; Sudoku
-  with the environment as given, with OMP_WAIT_POLICY=PASSIVE, and with one thread (see
-  docs/performance.md); Maze (minutes per run with the paper model) with one thread, 3 runs;
+- whole process: `hrm solve FILE -w WEIGHTS --json` in a fresh interpreter, median of N runs, with the
+  environment as given and the default engine (numpy for one puzzle on CPU: torch is never imported);
+  Sudoku also with `--engine torch`, as given and with one thread (see docs/performance.md); Maze
+  (minutes per run with an untrained paper-size model) 3 runs;
 - import cost: `python -X importtime -m hrm_cli solve ...`, the biggest cumulative imports, and
   `python -c "import torch"` alone;
-- in-process: load_model once, then hrm.solver.solve on the one puzzle, median of N (after a warm-up);
+- in-process: load_model once, then hrm.solver.solve on the one puzzle, median of N (after a warm-up),
+  on each engine;
 - batch: hrm.solver.solve over the first K Sudoku test puzzles of data/sudoku-easy (or the example
   files), fixed Mmax vs adaptive: puzzles/s, mean segments and exact accuracy (verified answers).
 Writes bench/results/inference.json.
@@ -27,6 +29,7 @@ import os
 
 _USER_OMP_POLICY = os.environ.get("OMP_WAIT_POLICY")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # for this process only; children get the user's env
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as hrm_cli/main.py sets it for the numpy engine
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -96,8 +99,10 @@ def hrm_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "hrm_cli"]
 
 
-def whole_process(task: str, weights: str, runs: int, env: dict[str, str], puzzle: str | None = None) -> dict:
-    cmd = [*hrm_command(), "solve", str(PUZZLES[puzzle or task]), "-w", weights, "--json", "--device", "cpu"]
+def whole_process(task: str, weights: str, runs: int, env: dict[str, str], puzzle: str | None = None,
+                  engine: str = "auto") -> dict:
+    cmd = [*hrm_command(), "solve", str(PUZZLES[puzzle or task]), "-w", weights, "--json", "--device", "cpu",
+           "--engine", engine]
     times, record = [], None
     for _ in range(runs):
         started = time.perf_counter()
@@ -147,13 +152,13 @@ def bare_import_seconds(code: str, runs: int) -> dict:
     return common.summarize(times)
 
 
-def in_process(task_name: str, weights: str, runs: int) -> dict:
+def in_process(task_name: str, weights: str, runs: int, engine: str = "torch") -> dict:
     from hrm.solver import solve
     from hrm.tasks import get_task
     from hrm.weights import load_model
 
     started = time.perf_counter()
-    loaded = load_model(weights, task_name, "cpu")
+    loaded = load_model(weights, task_name, "cpu", engine=engine)
     load_s = time.perf_counter() - started
     task = get_task(task_name)
     puzzle = task.parse(PUZZLES[task_name].read_text(), str(PUZZLES[task_name]))[0]
@@ -246,38 +251,41 @@ def main() -> None:
             payload["import_torch_s"] = bare_import_seconds("import torch", runs)
             payload["imports"] = import_costs("sudoku", weights["sudoku"]["path"])
             imp = payload["imports"]
+            torch_ms = imp["torch_cumulative_ms"]
+            torch_part = "torch not imported" if torch_ms is None else f"torch {torch_ms:.0f} ms"
             print(f"python alone {payload['bare_python_s']['median_s']:.2f} s; `import torch` process "
-                  f"{payload['import_torch_s']['median_s']:.2f} s; importtime: torch "
-                  f"{imp['torch_cumulative_ms']:.0f} ms of {imp['imports_total_ms']:.0f} ms of imports", flush=True)
+                  f"{payload['import_torch_s']['median_s']:.2f} s; importtime of hrm solve: {torch_part}, "
+                  f"{imp['imports_total_ms']:.0f} ms of imports in all", flush=True)
             for r in imp["top_level"][:8]:
                 print(f"    {r['cumulative_ms']:8.1f} ms  {r['module']}")
 
         if "whole" not in args.skip:
             for t in tasks:
                 n = runs if t == "sudoku" else maze_runs
-                # Sudoku: the user's environment, then the two settings that avoid OpenMP spin-waiting on
-                # a shared CPU; Maze (minutes per run with the paper model): one thread only.
-                variants = {"one_thread": user_env(OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1")}
+                # The user's environment with the default engine (numpy for one puzzle on CPU), then the
+                # torch engine with that environment and with one thread; Maze: the default engine only.
+                variants = {"default_env": (user_env(), "auto")}
                 if t == "sudoku":
-                    variants = {"default_env": user_env(), "omp_passive": user_env(OMP_WAIT_POLICY="PASSIVE"),
-                                **variants}
+                    variants.update(torch_engine=(user_env(), "torch"),
+                                    torch_one_thread=(user_env(OMP_NUM_THREADS="1"), "torch"))
                 payload["whole_process"][t] = {}
-                for label, env in variants.items():
-                    r = whole_process(t, weights[t]["path"], n, env)
+                for label, (env, engine) in variants.items():
+                    r = whole_process(t, weights[t]["path"], n, env, engine=engine)
                     payload["whole_process"][t][label] = r
                     print(f"hrm solve {t} ({label}): median {r['median_s']:.2f} s over {n} runs "
                           f"({r['segments']} segments, {r['status']})", flush=True)
                 if t == "sudoku" and PUZZLES["sudoku"] != HARD_SUDOKU:
-                    r = whole_process(t, weights[t]["path"], n, variants["omp_passive"], puzzle="sudoku-hard")
-                    payload["whole_process"]["sudoku-hard"] = {"omp_passive": r}
-                    print(f"hrm solve sudoku-hard (omp_passive): median {r['median_s']:.2f} s over {n} runs "
+                    r = whole_process(t, weights[t]["path"], n, user_env(), puzzle="sudoku-hard")
+                    payload["whole_process"]["sudoku-hard"] = {"default_env": r}
+                    print(f"hrm solve sudoku-hard (default_env): median {r['median_s']:.2f} s over {n} runs "
                           f"({r['segments']} segments, {r['status']}, {r.get('attempts')} attempts)", flush=True)
 
         if "inprocess" not in args.skip:
-            for t in tasks:
-                r = in_process(t, weights[t]["path"], runs if t == "sudoku" else maze_runs)
-                payload["in_process"][t] = r
-                print(f"in-process {t}: load {r['load_model_s']:.2f} s, solve median {r['solve']['median_s']:.3f} s "
+            for t, engine in [(t, e) for t in tasks for e in ("numpy", "torch")]:
+                r = in_process(t, weights[t]["path"], runs if t == "sudoku" else maze_runs, engine)
+                payload["in_process"][f"{t}_{engine}"] = r
+                print(f"in-process {t} ({engine}): load {r['load_model_s']:.2f} s, "
+                      f"solve median {r['solve']['median_s']:.3f} s "
                       f"({r['segments']} segments, {r['per_segment_s'] * 1000:.0f} ms/segment)", flush=True)
 
         if "batch" not in args.skip:
