@@ -213,6 +213,7 @@ def frames(loaded, task: Task, puzzle: Puzzle, *, max_segments: int | None = Non
     """One puzzle, one Frame per segment (fixed Mmax: the whole trajectory is shown; `halted`
     marks where adaptive halting would have stopped)."""
     model = getattr(loaded, "model", loaded)
+    task = task.for_model(model.config)
     inputs = task.encode(puzzle)[None]
     ids = np.array([puzzle_identifier(loaded, puzzle)], dtype=np.int32)
     max_segments = max_segments or model.config.halt_max_steps
@@ -254,18 +255,34 @@ class _View:
 
 
 def _attempt_view(loaded, task: Task, puzzle: Puzzle, index: int, attempt: int) -> _View:  # noqa: ANN001
-    """Attempt 0 is the puzzle itself; attempt k > 0 a random symmetry view seeded by k
-    (Sudoku: digit relabelling + band/stack permutations + transpose; Maze/ARC: dihedral, ARC also colours)."""
+    """Attempt 0 is the puzzle itself; attempt k > 0 a symmetry view (Sudoku: digit relabelling +
+    band/stack permutations + transpose; Maze: dihedral; ARC: dihedral + colours). ARC takes the
+    variants the model was trained on, in order, as the reference evaluates them: each has its own
+    puzzle-table row. Otherwise view k is random, seeded by k."""
     if attempt == 0:
         return _View(index, 0, puzzle, None, "identity", puzzle_identifier(loaded, puzzle))
+    trained = _trained_arc_variants(loaded, task, puzzle)
+    if trained:
+        from hrm.tasks.arc import parse_variant_name
+
+        name = trained[(attempt - 1) % len(trained)]
+        transform = parse_variant_name(name)[1]
+        return _View(index, attempt, task.transform(transform, puzzle), transform, f"trained view {attempt}",
+                     int(loaded.identifiers[name]))
     transform = task.random_transform(np.random.default_rng([attempt, index]))
     view = task.transform(transform, puzzle)
     variant = None
-    if task.name == "arc":  # ARC rows of the puzzle table are per augmented variant
+    if task.name == "arc":  # a variant the model happens to know by name, else the blank row
         from hrm.tasks.arc import variant_name
 
         variant = variant_name(puzzle.extra.get("task_id", ""), transform)
     return _View(index, attempt, view, transform, f"view {attempt}", puzzle_identifier(loaded, view, variant))
+
+
+def _trained_arc_variants(loaded, task: Task, puzzle: Puzzle) -> list[str]:  # noqa: ANN001
+    if task.name != "arc" or not hasattr(loaded, "trained_variants"):
+        return []
+    return loaded.trained_variants(puzzle.extra.get("task_id", ""))
 
 
 def _run_views(loaded, task: Task, views: list[_View], *, max_segments: int | None, adaptive: bool,  # noqa: ANN001
@@ -325,6 +342,7 @@ def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None
     back through the inverse transform); the verifier chooses first, then votes, then q_halt.
     `progress(done, total)` is called after each batch of first attempts.
     """
+    task = task.for_model(loaded.config)
     solutions: list[Solution | None] = [None] * len(puzzles)
     pending: list[int] = []
     for i, puzzle in enumerate(puzzles):

@@ -25,6 +25,18 @@ class LoadedModel:
     metadata: dict[str, str] = field(default_factory=dict)
     card: dict = field(default_factory=dict)
     identifiers: dict[str, int] = field(default_factory=dict)  # ARC: trained puzzle variant -> row
+    _variants: dict[str, list[str]] | None = field(default=None, repr=False)
+
+    def trained_variants(self, task_id: str) -> list[str]:
+        """ARC: names of the augmented variants of `task_id` this model has puzzle-table rows for,
+        in table order (the identity, a plain task id, is not among them)."""
+        if self._variants is None:
+            self._variants = {}
+            for name in sorted(self.identifiers, key=self.identifiers.__getitem__):
+                base, sep, _ = name.rpartition("_t")
+                if sep:
+                    self._variants.setdefault(base, []).append(name)
+        return self._variants.get(task_id, [])
 
 
 def weights_dir() -> Path:

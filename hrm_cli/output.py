@@ -42,6 +42,13 @@ class Printer:
         if self.quiet == 0:
             self.err.print(renderable, **kwargs)
 
+    def warn(self, message: str) -> None:
+        """A caveat the user should see (stderr, unless --quiet)."""
+        from rich.markup import escape
+
+        if self.quiet == 0:
+            self.err.print(f"[yellow]warning:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+
     def debug(self, renderable: object) -> None:
         if self.verbose > 0:
             self.err.print(renderable, style="dim")

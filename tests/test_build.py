@@ -216,3 +216,42 @@ def test_cli_build_list_and_info(capsys, monkeypatch, tmp_path) -> None:
     assert report["splits"]["test"]["hash_ok"] and report["splits"]["train"]["name"] == "maze-easy"
     bad = run_cli(capsys, monkeypatch, "data", "build", "nope")
     assert bad.code == 2 and "unknown dataset" in bad.err and "Traceback" not in bad.err
+
+
+def test_arc_tasks_from_json_on_a_small_canvas(examples_dir, tmp_path) -> None:
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    for name in ("00576224", "66e6c45b"):
+        (folder / f"{name}.json").write_text((examples_dir / "arc" / f"{name}.json").read_text())
+    big = {"train": [{"input": [[1] * 9], "output": [[2] * 9]}], "test": [{"input": [[1] * 9], "output": [[2] * 9]}]}
+    (folder / "too_wide.json").write_text(json.dumps(big))
+    out = build_dataset("arc-tasks", tmp_path / "d", BuildOptions(from_json=str(folder), canvas=8, num_aug=5))
+    train, test = PuzzleDataset.load(out, "train"), PuzzleDataset.load(out, "test")
+    assert train.metadata.seq_len == test.metadata.seq_len == 64
+    names = read_identifiers(out)
+    assert {parse_variant_name(n)[0] for n in names[1:]} == {"00576224", "66e6c45b"}  # the 9-wide task left out
+    task = json.loads((folder / "66e6c45b.json").read_text())
+    test_output = np.array(task["test"][0]["output"])
+    identity = names.index("66e6c45b")
+    rows = np.flatnonzero(test.puzzle_identifiers[np.searchsorted(test.puzzle_indices, np.arange(test.num_examples),
+                                                                   side="right") - 1] == identity)
+    assert np.array_equal(test.labels[rows[0]], encode_grid(test_output, side=8))    # tests evaluate ...
+    assert not any(np.array_equal(label, encode_grid(test_output, side=8)) for label in train.labels)  # ... only
+    assert train.num_examples == 6 * (2 + 2)                                        # 6 variants x 2 demos each
+
+
+def test_arc_tasks_options_are_checked(tmp_path) -> None:
+    with pytest.raises(DataError, match="needs --from-json"):
+        build_dataset("arc-tasks", tmp_path / "x")
+    with pytest.raises(DataError, match="only applies to arc-tasks"):
+        build_dataset("arc1", tmp_path / "x", BuildOptions(from_json="somewhere"))
+    with pytest.raises(DataError, match="--canvas"):
+        build_dataset("sudoku-easy", tmp_path / "x", BuildOptions(canvas=8))
+    with pytest.raises(DataError, match=str(tmp_path / "absent")):
+        build_dataset("arc-tasks", tmp_path / "x", BuildOptions(from_json=str(tmp_path / "absent")))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "wide.json").write_text(json.dumps({"train": [], "test": [{"input": [[1] * 9],
+                                                                                  "output": [[1] * 9]}]}))
+    with pytest.raises(DataError, match="no ARC task fits a 8x8 canvas"):
+        build_dataset("arc-tasks", tmp_path / "x", BuildOptions(from_json=str(tmp_path / "t"), canvas=8))
+    assert not (tmp_path / "x").exists()

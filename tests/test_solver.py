@@ -147,3 +147,32 @@ def test_choose_prefers_verified_then_votes_then_q_halt():
     arc = get_task("arc")
     attempts = [Attempt(a, Verdict(False), 1, 0.9, ""), Attempt(b, Verdict(True), 1, 0.1, "")]
     assert _choose(arc, attempts) == 0
+
+
+def test_arc_attempts_use_the_trained_variants_and_their_rows(arc_task, examples_dir):
+    """View k of an ARC task is the k-th augmented variant the model has a puzzle-table row for (as the
+    reference evaluates), shown with that row; a task without rows falls back to random views on row 0."""
+    from hrm.solver import _attempt_view
+    from hrm.tasks.arc import ArcTransform, parse_variant_name, variant_name
+
+    puzzle = arc_task.parse((examples_dir / "arc" / "66e6c45b.json").read_text(), "66e6c45b.json")[0]
+    turns = [ArcTransform(3, (0, 2, 1, 3, 4, 5, 6, 7, 8, 9)), ArcTransform(5, tuple(range(10)))]
+    names = ["<blank>", "other", "66e6c45b", variant_name("66e6c45b", turns[0]), variant_name("other", turns[1]),
+             variant_name("66e6c45b", turns[1])]
+    model = _model("hrm-arc-tiny", seq_len=64, num_puzzle_identifiers=len(names))
+    loaded = LoadedModel(model=model, config=model.config, task_name="arc", path=None, device=model.device,
+                         identifiers={n: i for i, n in enumerate(names)})
+    views = [_attempt_view(loaded, arc_task, puzzle, 0, k) for k in range(4)]
+    assert [v.puzzle_id for v in views] == [2, 3, 5, 3]
+    assert views[1].transform == turns[0] and views[2].transform == turns[1]
+    np.testing.assert_array_equal(views[1].puzzle.grid, turns[0].apply(puzzle.grid))
+    assert parse_variant_name(names[views[2].puzzle_id])[1] == views[2].transform
+    unknown = arc_task.parse((examples_dir / "arc" / "00576224.json").read_text(), "00576224.json")[0]
+    assert _attempt_view(loaded, arc_task, unknown, 0, 1).puzzle_id == 0
+
+
+def test_solve_runs_a_small_canvas_arc_model(arc_task, examples_dir):
+    model = _model("hrm-arc-tiny", seq_len=64, halt_max_steps=2)
+    puzzle = arc_task.parse((examples_dir / "arc" / "66e6c45b.json").read_text(), "66e6c45b.json")[0]
+    [solution] = solve(_loaded(model), arc_task, [puzzle], attempts=2)
+    assert len(solution.attempts) == 2 and solution.answer.shape[0] <= 8 and solution.answer.shape[1] <= 8

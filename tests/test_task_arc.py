@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrm.errors import DataError, PuzzleParseError
+from hrm.errors import DataError, HRMError, PuzzleParseError
 from hrm.tasks import Puzzle, detect_task
 from hrm.tasks.arc import (
     EOS,
@@ -274,3 +274,42 @@ def test_puzzle_is_left_unchanged_by_transform():
     TASK.transform(ArcTransform(1, (0, 2, 1, 3, 4, 5, 6, 7, 8, 9)), puzzle)
     assert puzzle.grid.tolist() == [[1, 2]] and puzzle.extra["demos"][0][0].tolist() == [[4]]
     assert isinstance(puzzle, Puzzle)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Smaller canvases (models trained on small tasks)
+
+
+@FAST
+@given(grid=arc_grids(max_side=8), side=st.integers(8, 12))
+def test_small_canvas_round_trip(grid, side):
+    task = ArcTask(side)
+    (puzzle,) = task.parse(task.format(grid))
+    tokens = task.encode(puzzle)
+    assert tokens.shape == (side * side,)
+    assert np.array_equal(task.decode(puzzle, tokens), grid)
+    assert np.array_equal(crop_tokens(encode_grid(grid, side=side)), grid)
+
+
+class _Config:
+    def __init__(self, seq_len: int) -> None:
+        self.seq_len = seq_len
+
+
+def test_for_model_takes_the_models_canvas_and_refuses_grids_that_do_not_fit():
+    small = TASK.for_model(_Config(64))
+    assert small.side == 8 and small.seq_len == 64 and TASK.for_model(_Config(900)) is TASK
+    (puzzle,) = small.parse(task_json(np.ones((9, 3), dtype=int)), "big.json")
+    with pytest.raises(HRMError, match="9x3 grid does not fit this model's 8x8 canvas"):
+        small.encode(puzzle)
+    with pytest.raises(HRMError, match="not a square canvas"):
+        TASK.for_model(_Config(50))
+
+
+def test_fixed_size_tasks_refuse_a_model_of_another_size():
+    from hrm.tasks import get_task
+
+    sudoku = get_task("sudoku")
+    assert sudoku.for_model(_Config(81)) is sudoku
+    with pytest.raises(HRMError, match="reads 900 tokens but a sudoku puzzle has 81"):
+        sudoku.for_model(_Config(900))

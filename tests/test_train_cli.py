@@ -75,11 +75,13 @@ def test_resume_after_pause_from_the_cli(dataset: Path, tmp_path: Path, capsys, 
     assert first.code == 0, first.err
     summary = json.loads(first.out)
     assert (summary["status"], summary["step"], summary["total_steps"]) == ("paused", 2, 4)
-    second = run_cli(capsys, monkeypatch, "train", "--out", str(run), "--resume", "--data", str(dataset),
-                     "--device", "cpu", "--json")
+    # the run remembers its --data folder, and a longer run can be asked for on resume
+    assert json.loads((run / "config.json").read_text())["train"]["data"] == str(dataset.resolve())
+    second = run_cli(capsys, monkeypatch, "train", "--out", str(run), "--resume", "--device", "cpu", "--json",
+                     "total_steps=6")
     assert second.code == 0, second.err
     assert json.loads(second.out)["status"] == "finished"
-    assert read_metadata(run / "last.safetensors")["train_step"] == "4"
+    assert read_metadata(run / "last.safetensors")["train_step"] == "6"
     assert (run / "curves.png").exists()
 
 

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from hrm.data.sources import (
     MazeRecord,
     SudokuRecords,
     iter_arc_tasks,
+    load_arc_tasks_from,
     read_maze_csv,
     read_sudoku_source,
     source_root,
@@ -54,6 +55,8 @@ class BuildOptions:
     dihedral: bool = False            # maze-hard: 8 dihedral variants per training maze
     generated: int = 0                # sudoku-hard-full: extra mutated hard puzzles
     from_csv: str | None = None       # maze-*: build from existing train.csv/test.csv instead of generating
+    from_json: str | None = None      # arc-tasks: a folder (or one file) of ARC task JSON
+    canvas: int | None = None         # ARC: canvas side (default 30); tasks with larger grids are left out
 
     def content_args(self, num_aug: int) -> dict[str, Any]:
         args = asdict(self)
@@ -369,9 +372,9 @@ def arc_variants(task: ArcTask, num_aug: int, rng: np.random.Generator) -> list[
     return variants
 
 
-def _translated_rows(pairs: Pairs, rng: np.random.Generator,
-                     translate: bool) -> tuple[np.ndarray, np.ndarray]:
-    from hrm.tasks.arc import CANVAS, encode_grid
+def _translated_rows(pairs: Pairs, rng: np.random.Generator, translate: bool,
+                     side: int) -> tuple[np.ndarray, np.ndarray]:
+    from hrm.tasks.arc import encode_grid
 
     keep = int(rng.integers(len(pairs))) if translate else -1
     inputs, labels = [], []
@@ -380,29 +383,29 @@ def _translated_rows(pairs: Pairs, rng: np.random.Generator,
         if translate and index != keep:
             h = max(grid_in.shape[0], grid_out.shape[0])
             w = max(grid_in.shape[1], grid_out.shape[1])
-            offset = (int(rng.integers(CANVAS - h + 1)), int(rng.integers(CANVAS - w + 1)))
-        inputs.append(encode_grid(grid_in, offset))
-        labels.append(encode_grid(grid_out, offset))
+            offset = (int(rng.integers(side - h + 1)), int(rng.integers(side - w + 1)))
+        inputs.append(encode_grid(grid_in, offset, side))
+        labels.append(encode_grid(grid_out, offset, side))
     return np.stack(inputs), np.stack(labels)
 
 
-def arc_group(job: tuple[ArcTask, int, int, int]) -> ArcGroup:
-    """Rows of one task (a worker job): (task, seed, task index, num_aug)."""
-    task, seed, index, num_aug = job
+def arc_group(job: tuple[ArcTask, int, int, int, int]) -> ArcGroup:
+    """Rows of one task (a worker job): (task, seed, task index, num_aug, canvas side)."""
+    task, seed, index, num_aug, side = job
     rng = np.random.default_rng([seed, index])
     is_eval = task.subset == "evaluation"
     demos = len(task.train)
     group = ArcGroup([], [], [])
     for name, pairs in arc_variants(task, num_aug, rng):
         group.names.append(name)
-        group.train.append(_translated_rows(pairs[:demos] if is_eval else pairs, rng, True))
+        group.train.append(_translated_rows(pairs[:demos] if is_eval else pairs, rng, True, side))
         if is_eval:
-            group.test.append(_translated_rows(pairs[demos:], rng, False))
+            group.test.append(_translated_rows(pairs[demos:], rng, False, side))
     return group
 
 
-def _arc_groups(ctx: BuildContext, tasks: list[ArcTask]) -> Iterator[ArcGroup]:
-    jobs = [(task, ctx.options.seed, index, ctx.num_aug) for index, task in enumerate(tasks)]
+def _arc_groups(ctx: BuildContext, tasks: list[ArcTask], side: int) -> Iterator[ArcGroup]:
+    jobs = [(task, ctx.options.seed, index, ctx.num_aug, side) for index, task in enumerate(tasks)]
     if ctx.options.workers <= 1:
         yield from map(arc_group, jobs)
         return
@@ -410,14 +413,30 @@ def _arc_groups(ctx: BuildContext, tasks: list[ArcTask]) -> Iterator[ArcGroup]:
         yield from pool.imap(arc_group, jobs, chunksize=1)
 
 
+def _arc_source_tasks(ctx: BuildContext) -> list[ArcTask]:
+    """The collection's tasks, or (arc-tasks) the given files, each treated as an evaluation task."""
+    if ctx.options.from_json is None:
+        return list(iter_arc_tasks(ctx.spec.extra["collection"]))
+    return [replace(task, subset="evaluation") for task in load_arc_tasks_from(ctx.options.from_json)]
+
+
+def _fits(task: ArcTask, side: int) -> bool:
+    return all(max(grid.shape) <= side for pair in task.train + task.test for grid in pair)
+
+
 def build_arc(ctx: BuildContext) -> None:
-    tasks = list(iter_arc_tasks(ctx.spec.extra["collection"]))
+    from hrm.tasks.arc import CANVAS
+
+    side = ctx.options.canvas or CANVAS
+    tasks = [t for t in _arc_source_tasks(ctx) if _fits(t, side)]
+    if not tasks:
+        raise DataError(f"no ARC task fits a {side}x{side} canvas", hint="use a larger --canvas")
     if ctx.options.limit is not None:
         keep = np.sort(ctx.rng(0).choice(len(tasks), size=ctx.limited(len(tasks)), replace=False))
         tasks = [tasks[i] for i in keep]
-    train, test = ctx.writer.split("train", 900), ctx.writer.split("test", 900)
+    train, test = ctx.writer.split("train", side * side), ctx.writer.split("test", side * side)
     identifiers = [BLANK_IDENTIFIER]
-    for done, group in enumerate(_arc_groups(ctx, tasks), start=1):
+    for done, group in enumerate(_arc_groups(ctx, tasks, side), start=1):
         ids = list(range(len(identifiers), len(identifiers) + len(group.names)))
         identifiers += group.names
         train.add_group([(i, rows[0], rows[1]) for i, rows in zip(ids, group.train, strict=True)])
@@ -464,6 +483,8 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
           BOTH, 1000, build_arc, collection="arc1"),
     _spec("arc2", "arc", "ARC-AGI-2 training + evaluation (1,120 tasks), dihedral/colour variants",
           BOTH, 1000, build_arc, collection="arc2"),
+    _spec("arc-tasks", "arc", "your ARC task files (--from-json): demonstrations train, tests evaluate",
+          BOTH, 1000, build_arc),
 ]}
 
 
@@ -511,6 +532,11 @@ def _check_options(spec: DatasetSpec, options: BuildOptions) -> None:
         raise DataError("--generated only applies to sudoku-hard-full")
     if options.from_csv and spec.task != "maze":
         raise DataError("--from-csv only applies to maze datasets")
+    if (options.from_json is None) != (spec.name != "arc-tasks"):
+        raise DataError("arc-tasks needs --from-json DIR" if options.from_json is None
+                        else "--from-json only applies to arc-tasks")
+    if options.canvas is not None and (spec.task != "arc" or not 1 <= options.canvas <= 30):
+        raise DataError("--canvas applies to ARC datasets only, from 1 to 30")
 
 
 def ensure_dataset(name: str, root: str | Path | None = None, progress: ProgressFn | None = None) -> Path:

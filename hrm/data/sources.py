@@ -231,9 +231,22 @@ def load_arc_task(file: ArcTaskFile) -> ArcTask:
         items = data.get(part) if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise DataError(f"{file.path}: missing '{part}' list")
+        if not all(isinstance(item, dict) and "input" in item and "output" in item for item in items):
+            raise DataError(f"{file.path}: every '{part}' pair needs an input and an output")
         pairs[part] = [(_grid(item["input"], f"{file.path} {part}[{i}]"),
                         _grid(item["output"], f"{file.path} {part}[{i}]")) for i, item in enumerate(items)]
     return ArcTask(file.name, file.subset, pairs["train"], pairs["test"])
+
+
+def load_arc_tasks_from(path: str | Path) -> list[ArcTask]:
+    """Every task JSON in a folder (recursively, sorted), or one task file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"no ARC tasks at {path}: the path does not exist")
+    files = [path] if path.is_file() else sorted(path.rglob("*.json"))
+    if not files:
+        raise DataError(f"no ARC task files (*.json) under {path}")
+    return [load_arc_task(ArcTaskFile(f.stem, f.parent.name, f)) for f in files]
 
 
 def iter_arc_tasks(collection: str) -> Iterator[ArcTask]:

@@ -10,6 +10,7 @@ below the grid and the column right of it are EOS where they fit, so the model p
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hrm.errors import DataError, PuzzleParseError
+from hrm.errors import DataError, HRMError, PuzzleParseError
 from hrm.tasks.base import Puzzle, Verdict
 from hrm.tasks.grid import (
     apply_mapping,
@@ -39,20 +40,29 @@ _VARIANT = re.compile(r"(?P<task>.+)_t(?P<tid>[0-7])_(?P<colours>[0-9]{10})")
 # Canvas encoding
 
 
-def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Colour grid -> [900] uint8 tokens, the grid's top-left at `offset` (translation augmentation)."""
+def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0), side: int = CANVAS) -> np.ndarray:
+    """Colour grid -> [side * side] uint8 tokens, the grid's top-left at `offset` (translation
+    augmentation). The reference canvas is 30x30; smaller ones serve small tasks (`ArcTask(side)`)."""
     grid = np.asarray(grid)
     h, w = grid.shape
     r0, c0 = offset
-    if r0 < 0 or c0 < 0 or r0 + h > CANVAS or c0 + w > CANVAS:
-        raise ValueError(f"a {h}x{w} grid at offset {offset} does not fit the {CANVAS}x{CANVAS} canvas")
-    canvas = np.full((CANVAS, CANVAS), PAD, dtype=np.uint8)
+    if r0 < 0 or c0 < 0 or r0 + h > side or c0 + w > side:
+        raise ValueError(f"a {h}x{w} grid at offset {offset} does not fit the {side}x{side} canvas")
+    canvas = np.full((side, side), PAD, dtype=np.uint8)
     canvas[r0:r0 + h, c0:c0 + w] = grid + COLOUR_OFFSET
-    if r0 + h < CANVAS:
+    if r0 + h < side:
         canvas[r0 + h, c0:c0 + w] = EOS
-    if c0 + w < CANVAS:
+    if c0 + w < side:
         canvas[r0:r0 + h, c0 + w] = EOS
-    return canvas.reshape(CANVAS * CANVAS)
+    return canvas.reshape(side * side)
+
+
+def canvas_side(seq_len: int) -> int:
+    """The square canvas a sequence length stands for (900 -> 30)."""
+    side = math.isqrt(seq_len)
+    if side * side != seq_len:
+        raise ValueError(f"an ARC sequence of {seq_len} tokens is not a square canvas")
+    return side
 
 
 def crop_tokens(tokens: np.ndarray) -> np.ndarray:
@@ -61,10 +71,12 @@ def crop_tokens(tokens: np.ndarray) -> np.ndarray:
     Rows are scanned from the top; the admissible width shrinks to the first non-colour token of each
     row, and the scan stops at a row that starts with one. May return a 0x0 grid.
     """
-    canvas = np.asarray(tokens, dtype=np.int64).reshape(CANVAS, CANVAS)
+    tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    side = canvas_side(len(tokens))
+    canvas = tokens.reshape(side, side)
     is_colour = (canvas >= COLOUR_OFFSET) & (canvas < COLOUR_OFFSET + COLOURS)
-    width, best_area, best = CANVAS, 0, (0, 0)
-    for r in range(CANVAS):
+    width, best_area, best = side, 0, (0, 0)
+    for r in range(side):
         outside = np.flatnonzero(~is_colour[r, :width])
         if len(outside):
             width = int(outside[0])
@@ -217,7 +229,18 @@ def format_grid(grid: np.ndarray) -> str:
 class ArcTask:
     name = "arc"
     vocab_size = 12
-    seq_len = CANVAS * CANVAS
+
+    def __init__(self, side: int = CANVAS) -> None:
+        self.side = side
+        self.seq_len = side * side
+
+    def for_model(self, config) -> ArcTask:  # noqa: ANN001 - hrm.config.ModelConfig
+        """This task on the canvas the model was trained on (30x30, or smaller for small-task models)."""
+        try:
+            side = canvas_side(config.seq_len)
+        except ValueError as exc:
+            raise HRMError(f"the model's sequence length does not fit ARC ({exc})") from None
+        return self if side == self.side else ArcTask(side)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         return _TaskReader(source).read(text)
@@ -229,10 +252,17 @@ class ArcTask:
         return format_grid(grid)
 
     def encode(self, puzzle: Puzzle) -> np.ndarray:
-        return encode_grid(puzzle.grid)
+        return self._encode(puzzle, puzzle.grid)
 
     def encode_label(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
-        return encode_grid(answer)
+        return self._encode(puzzle, answer)
+
+    def _encode(self, puzzle: Puzzle, grid: np.ndarray) -> np.ndarray:
+        h, w = np.shape(grid)
+        if h > self.side or w > self.side:
+            raise HRMError(f"{puzzle.name or 'the task'}: its {h}x{w} grid does not fit this model's "
+                           f"{self.side}x{self.side} canvas", hint="use a model trained on the 30x30 canvas")
+        return encode_grid(grid, side=self.side)
 
     def decode(self, puzzle: Puzzle, tokens: np.ndarray) -> np.ndarray:
         return crop_tokens(tokens)

@@ -12,6 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from hrm.errors import HRMError
+
 
 @dataclass
 class Puzzle:
@@ -93,3 +95,15 @@ class Task(Protocol):
     def inverse_answer(self, t: Any, answer: np.ndarray) -> np.ndarray:
         """Map an answer of the transformed puzzle back to the original puzzle's frame."""
         ...
+
+    def for_model(self, config: Any) -> Task:
+        """This task as a model with `config` (hrm.config.ModelConfig) reads it (ARC: the model's canvas)."""
+        ...
+
+
+def same_size_for_model(task: Task, config: Any) -> Task:
+    """`for_model` of a fixed-size task: the model must read exactly the task's sequence."""
+    if config.seq_len != task.seq_len:
+        raise HRMError(f"the model reads {config.seq_len} tokens but a {task.name} puzzle has {task.seq_len}",
+                       hint="the weights were trained for a different puzzle size")
+    return task

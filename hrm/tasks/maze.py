@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from hrm.errors import PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.base import Puzzle, Verdict, same_size_for_model
 from hrm.tasks.grid import cell_list, cell_name, dihedral, inverse_dihedral
 
 CANVAS = 30
@@ -362,6 +362,9 @@ class MazeTask:
     name = "maze"
     vocab_size = 6
     seq_len = CANVAS * CANVAS
+
+    def for_model(self, config) -> MazeTask:  # noqa: ANN001 - hrm.config.ModelConfig
+        return same_size_for_model(self, config)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         return _Reader(source).read(text)

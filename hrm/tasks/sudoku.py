@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hrm.errors import PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.base import Puzzle, Verdict, same_size_for_model
 from hrm.tasks.grid import apply_mapping, cell_list, cell_name, invert_permutation, random_value_permutation
 
 SIZE = 9
@@ -330,6 +330,9 @@ class SudokuTask:
     name = "sudoku"
     vocab_size = 11
     seq_len = CELLS
+
+    def for_model(self, config) -> SudokuTask:  # noqa: ANN001 - hrm.config.ModelConfig
+        return same_size_for_model(self, config)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         return _Parser(source).run(text)

@@ -76,6 +76,9 @@ def build_command(
     dihedral: bool = typer.Option(False, "--dihedral", help="Maze: 8 dihedral copies of each training maze."),
     generated: int = typer.Option(0, "--generated", help="sudoku-hard-full: add N mutated hard puzzles."),
     from_csv: Path = typer.Option(None, "--from-csv", help="Maze: build from DIR/train.csv and DIR/test.csv."),
+    from_json: Path = typer.Option(None, "--from-json",
+                                   help="arc-tasks: a folder (or file) of ARC task JSON to train on."),
+    canvas: int = typer.Option(None, "--canvas", help="ARC: canvas side, 30 by default (smaller is faster)."),
 ) -> None:
     """Build a dataset (deterministic: same options, same content hash). Ctrl-C leaves nothing behind."""
     from hrm.data.build import BuildOptions, build_dataset, get_spec
@@ -84,7 +87,8 @@ def build_command(
     spec = get_spec(name)
     options = BuildOptions(seed=seed, num_aug=num_aug, workers=workers or os.cpu_count() or 1, limit=limit,
                            dihedral=dihedral, generated=generated,
-                           from_csv=str(from_csv) if from_csv else None)
+                           from_csv=str(from_csv) if from_csv else None,
+                           from_json=str(from_json) if from_json else None, canvas=canvas)
     printer = get_printer()
     started = time.perf_counter()
     with _progress_callback(printer) as progress:

@@ -183,6 +183,8 @@ def solve(
     printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "
                   f"on {loaded.device}, {chosen} engine")
 
+    if puzzle_task.name == "arc":
+        _warn_untrained_arc_tasks(loaded, puzzles)
     started = time.perf_counter()
     solutions = _solve_with_progress(solve_puzzles, loaded, puzzle_task, puzzles, max_segments=max_segments,
                                      adaptive=adaptive, attempts=attempts, noise=noise, batch_size=batch_size)
@@ -202,6 +204,16 @@ def solve(
     if png is not None:
         _save_pngs(puzzle_task, solutions, png)
     raise typer.Exit(_exit_code(solutions))
+
+
+def _warn_untrained_arc_tasks(loaded, puzzles) -> None:  # noqa: ANN001
+    """An ARC model knows a task through its puzzle-embedding rows, learnt in training; say so when it has none."""
+    unknown = sorted({p.extra.get("task_id", "") for p in puzzles} - set(loaded.identifiers))
+    if unknown:
+        names = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        get_printer().warn(f"{loaded.path.name} was not trained on ARC task {names}: its answer is a guess. "
+                           "Train on the task's demonstrations first: hrm data build arc-tasks --from-json "
+                           "TASK.json --canvas 8, then hrm train --task arc --data data/arc-tasks")
 
 
 def _solve_with_progress(solve_puzzles, loaded, task, puzzles, **kwargs):  # noqa: ANN001, ANN202

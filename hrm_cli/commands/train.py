@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import subprocess
@@ -193,6 +195,12 @@ def _default_out(task: str, preset: str) -> Path:
     return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def _is_built_dataset(path: Path) -> bool:
+    from hrm.data.format import built_splits
+
+    return Path(path).is_dir() and bool(built_splits(path))
+
+
 def train(
     overrides: list[str] = typer.Argument(None, help="Training options as key=value; model options as "
                                                      "model.key=value (e.g. lr=3e-4 model.halt_max_steps=8)."),
@@ -237,6 +245,8 @@ def train(
                              " choose with --preset)")
         config = get_train_preset(task, preset)
     config = config.with_overrides(overrides or [])
+    if data is not None and _is_built_dataset(data):  # recorded, so --resume finds the same data
+        config = dataclasses.replace(config, data=str(Path(data).resolve()))
     out = out or _default_out(config.task, config.preset or config.task)
 
     if nproc > 1 and world_size == 1:
