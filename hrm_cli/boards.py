@@ -64,11 +64,17 @@ def maze_text(grid: np.ndarray) -> Text:
     return text
 
 
+ARC_LIGHT = {3, 4, 5, 7, 8}   # colours that take black digits; the rest take white
+
+
 def arc_text(grid: np.ndarray) -> Text:
+    """Each cell is its colour number on its colour, so the grid still reads without colour (pipes, NO_COLOR)."""
     text = Text()
     for row in np.asarray(grid):
         for value in row:
-            text.append("  ", style=f"on {ARC_COLOURS[int(value) % 10]}")
+            value = int(value) % 10
+            ink = "black" if value in ARC_LIGHT else "white"
+            text.append(f"{value} ", style=f"{ink} on {ARC_COLOURS[value]}")
         text.append("\n")
     text.rstrip()
     return text

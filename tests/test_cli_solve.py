@@ -138,3 +138,20 @@ def test_sudoku_answer_is_printed_with_givens(capsys, monkeypatch, tmp_path, unt
     result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights))
     assert "puzzle" in result.out and "UNSOLVED" in result.out and "segment" in result.out
     assert np.sum([c.isdigit() for c in result.out]) > 40
+
+
+def test_arc_grids_print_their_colour_numbers_without_colour(capsys, monkeypatch, examples_dir):
+    result = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / "66e6c45b.json"), "--read-only")
+    assert result.code == 0
+    assert "0 2 3 0" in result.out and "0 4 9 0" in result.out   # the test input's middle rows
+
+
+def test_an_arc_task_the_model_never_saw_is_flagged(capsys, monkeypatch, tmp_path, examples_dir):
+    torch.manual_seed(0)
+    weights = tmp_path / "arc.safetensors"
+    save_model(weights, HRM(get_preset("hrm-arc-tiny").with_overrides(seq_len=64, halt_max_steps=1)),
+               meta={"identifiers": json.dumps({"<blank>": 0, "00576224": 1})})
+    seen = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / "00576224.json"), "-w", str(weights))
+    unseen = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / "66e6c45b.json"), "-w", str(weights))
+    assert "not trained on ARC task" not in seen.err
+    assert "not trained on ARC task 66e6c45b" in unseen.err and "arc-tasks --from-json" in unseen.err

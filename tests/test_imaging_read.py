@@ -184,6 +184,7 @@ def test_example_pictures_hold_the_example_puzzles(examples_dir, picture: str, t
     expected = task.parse((examples_dir / text).read_text(), text)[0]
     assert read.task == picture.split("/")[0]
     assert np.array_equal(read.grid, expected.grid)
+    assert read.extra.get("task_id") == expected.extra.get("task_id")   # ARC: the file stem, trained rows
     for (a, b), (c, d) in zip(read.extra.get("demos", []), expected.extra.get("demos", []), strict=True):
         assert np.array_equal(a, c) and np.array_equal(b, d)
 

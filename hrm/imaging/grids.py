@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -203,16 +204,17 @@ def read_arc(image: Image.Image, name: str = "") -> Puzzle:
 
 
 def _arc_puzzle(grids: list[list[np.ndarray]], name: str) -> Puzzle:
-    task_id = name or "image"
+    task_id = Path(name).stem if name else "image"   # 4cd1b7b2.png is task 4cd1b7b2, as 4cd1b7b2.json is
+    name = name or task_id
     if len(grids) == 1 and len(grids[0]) == 1:
-        return Puzzle("arc", grids[0][0], None, task_id, {"demos": [], "task_id": task_id, "test_index": 0})
+        return Puzzle("arc", grids[0][0], None, name, {"demos": [], "task_id": task_id, "test_index": 0})
     if any(len(row) != 2 for row in grids[:-1]) or len(grids[-1]) > 2:
         raise ImageReadError(f"found {sum(len(r) for r in grids)} ARC grids but not laid out as a task",
                              hint="draw one grid, or rows of input-output pairs with the test input last")
     demos = [(row[0], row[1]) for row in grids[:-1]]
     solution = grids[-1][1] if len(grids[-1]) == 2 else None
     extra = {"demos": demos, "task_id": task_id, "test_index": 0}
-    return Puzzle("arc", grids[-1][0], solution, task_id, extra)
+    return Puzzle("arc", grids[-1][0], solution, name, extra)
 
 
 def _border_mode(labels: np.ndarray) -> int:
