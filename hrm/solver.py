@@ -68,6 +68,7 @@ class Solution:
     attempts: list[Attempt] = field(default_factory=list)
     winner: int = 0                   # index into attempts
     candidates: list[np.ndarray] = field(default_factory=list)  # ARC: ranked distinct answers (pass@K)
+    submission: int | None = None     # ARC: which of the two submitted candidates `answer` is
 
     @property
     def verified(self) -> bool:
@@ -319,6 +320,17 @@ def _rank_candidates(attempts: list[Attempt]) -> list[np.ndarray]:
     return [g[0].answer for g in ranked]
 
 
+ARC_SUBMISSIONS = 2   # the ARC Prize rule: two answers per test input, solved when either is right
+
+
+def _arc_submission(task: Task, puzzle: Puzzle, candidates: list[np.ndarray]) -> tuple[np.ndarray, Verdict, int]:
+    """The two top-voted answers are submitted (chosen without the answer key); the one shown is the
+    first that matches the known output, else the top one."""
+    verdicts = [task.verify(puzzle, c) for c in candidates[:ARC_SUBMISSIONS]]
+    shown = next((k for k, v in enumerate(verdicts) if v.ok), 0)
+    return candidates[shown], verdicts[shown], shown
+
+
 def _choose(task: Task, attempts: list[Attempt]) -> int:
     """Verified answers first, then the most votes, then the highest q_halt.
 
@@ -373,6 +385,10 @@ def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None
     for i in pending:
         winner = _choose(task, tried[i])
         best = tried[i][winner]
-        solutions[i] = Solution(puzzles[i], best.answer, best.verdict, best.segments, best.q_halt, seconds[i],
-                                attempts=tried[i], winner=winner, candidates=_rank_candidates(tried[i]))
+        candidates = _rank_candidates(tried[i])
+        answer, verdict, submission = best.answer, best.verdict, None
+        if task.name == "arc":
+            answer, verdict, submission = _arc_submission(task, puzzles[i], candidates)
+        solutions[i] = Solution(puzzles[i], answer, verdict, best.segments, best.q_halt, seconds[i],
+                                attempts=tried[i], winner=winner, candidates=candidates, submission=submission)
     return [s for s in solutions if s is not None]

@@ -107,3 +107,13 @@ def arc_demos(puzzle) -> Group:  # noqa: ANN001
         panels.append(Columns([Panel(arc_text(inp), title=f"demo {i + 1} in", expand=False),
                                Panel(arc_text(out), title=f"demo {i + 1} out", expand=False)]))
     return Group(*panels)
+
+
+def arc_submissions(puzzle, candidates: list[np.ndarray], shown: int, status: str) -> Columns:  # noqa: ANN001
+    """ARC: the test input and the two submitted answers, the matching one marked."""
+    panels = [Panel(arc_text(puzzle.grid), title="puzzle", expand=False)]
+    for k, candidate in enumerate(candidates):
+        mark = {"solved": " ✓", "unsolved": " ✗"}.get(status, "") if k == shown else ""
+        panels.append(Panel(arc_text(candidate) if np.size(candidate) else Text("(empty)"),
+                            title=f"answer {k + 1}{mark}", expand=False))
+    return Columns(panels)

@@ -176,3 +176,24 @@ def test_solve_runs_a_small_canvas_arc_model(arc_task, examples_dir):
     puzzle = arc_task.parse((examples_dir / "arc" / "66e6c45b.json").read_text(), "66e6c45b.json")[0]
     [solution] = solve(_loaded(model), arc_task, [puzzle], attempts=2)
     assert len(solution.attempts) == 2 and solution.answer.shape[0] <= 8 and solution.answer.shape[1] <= 8
+
+
+def test_arc_submits_the_two_top_voted_answers_and_scores_either(arc_task, examples_dir, monkeypatch):
+    """ARC's rule: two answers go in, chosen by votes without the answer key; solved when either matches."""
+    import hrm.solver as solver_module
+
+    puzzle = arc_task.parse((examples_dir / "arc" / "66e6c45b.json").read_text(), "66e6c45b.json")[0]
+    right, wrong = np.asarray(puzzle.solution), np.zeros_like(puzzle.solution)
+    plan = [wrong, wrong, right]    # the answer each attempt gives
+
+    def fake_views(loaded, task, views, **kwargs):
+        return [(plan[v.attempt], 0.5, 1) for v in views]
+
+    monkeypatch.setattr(solver_module, "_run_views", fake_views)
+    model = _model("hrm-arc-tiny", seq_len=64)
+    [hit] = solve(_loaded(model), arc_task, [puzzle], attempts=3, batch_size=8)
+    assert hit.verified and hit.submission == 1
+    np.testing.assert_array_equal(hit.answer, right)
+    np.testing.assert_array_equal(hit.candidates[0], wrong)
+    [miss] = solve(_loaded(model), arc_task, [puzzle], attempts=2, batch_size=8)   # the right one never comes
+    assert not miss.verified and miss.submission == 0 and len(miss.candidates) == 1

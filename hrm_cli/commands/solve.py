@@ -12,6 +12,8 @@ from hrm_cli import exit_codes
 from hrm_cli.output import get_printer
 
 SCHEMA_VERSION = 1
+DEFAULT_ATTEMPTS = 4   # Sudoku/Maze: more views only run while the verifier rejects every answer so far
+ARC_VIEWS = 16         # ARC has no verifier: every view runs and votes (see docs/performance.md for the cost)
 
 
 def _text_form(task, grid, puzzle):  # noqa: ANN001, ANN202 - str or list of rows
@@ -47,6 +49,7 @@ def _record(task, solution, loaded) -> dict:  # noqa: ANN001
     }
     if task.name == "arc":
         record["candidates"] = [_text_form(task, c, puzzle) for c in solution.candidates[:2]]
+        record["submission"] = solution.submission   # which candidate `answer` is (ARC scores both)
     return record
 
 
@@ -61,7 +64,7 @@ def _status(solution) -> str:  # noqa: ANN001
 def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: ANN001
     from rich.text import Text
 
-    from hrm_cli.boards import arc_demos, side_by_side
+    from hrm_cli.boards import arc_demos, arc_submissions, side_by_side
 
     printer = get_printer()
     status = _status(solution)
@@ -71,9 +74,15 @@ def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: AN
         printer.result(Text(f"# {solution.puzzle.name or index + 1}", style="bold"))
     if task.name == "arc" and printer.verbose:
         printer.result(arc_demos(solution.puzzle))
-    printer.result(side_by_side(task.name, solution.puzzle, solution.answer, title))
+    if solution.submission is not None and len(solution.candidates) > 1:
+        printer.result(arc_submissions(solution.puzzle, solution.candidates[:2], solution.submission, status))
+    else:
+        printer.result(side_by_side(task.name, solution.puzzle, solution.answer, title))
     line = Text()
-    if status == "solved":
+    if status == "solved" and solution.submission is not None and len(solution.candidates) > 1:
+        line.append(f"✓ solved: submitted answer {solution.submission + 1} of "
+                    f"{min(2, len(solution.candidates))} matches the known output", style="bold green")
+    elif status == "solved":
         line.append("✓ solved and verified", style="bold green")
     elif status == "rejected":
         line.append("✗ rejected before solving: the givens already conflict", style="bold red")
@@ -84,7 +93,11 @@ def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: AN
     if solution.attempts:
         line.append(f"  ·  {solution.segments} segment{'s' if solution.segments != 1 else ''}"
                     f"  ·  q_halt {solution.q_halt:.2f}  ·  {solution.seconds:.2f} s")
-        if len(solution.attempts) > 1:
+        if len(solution.attempts) > 1 and solution.submission is not None:
+            distinct = len(solution.candidates)
+            line.append(f"  ·  {len(solution.attempts)} views " + ("agreed" if distinct == 1 else
+                                                                     f"voted for {distinct} distinct answers"))
+        elif len(solution.attempts) > 1:
             line.append(f"  ·  attempt {solution.winner + 1} of {len(solution.attempts)} won"
                         f" ({solution.attempts[solution.winner].description})")
     printer.result(line)
@@ -157,8 +170,8 @@ def solve(
                                      help="Segment limit (default: the model's training Mmax; more = more thinking)."),
     adaptive: bool = typer.Option(True, "--adaptive/--fixed",
                                   help="Stop each puzzle when the model halts, or always run max segments."),
-    attempts: int = typer.Option(4, "--attempts", "-k", min=1,
-                                 help="Tries per unsolved puzzle (symmetry views); the verifier picks the answer."),
+    attempts: int = typer.Option(None, "--attempts", "-k", min=1,
+                                 help="Views per puzzle (default 4, ARC 16); verifier picks, ARC views vote."),
     noise: float = typer.Option(0.0, "--noise", min=0.0, help="Latent noise per segment (e.g. 0.05)."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Puzzles per model batch."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per puzzle on stdout."),
@@ -178,6 +191,7 @@ def solve(
         raise typer.Exit(exit_codes.OK)
     if show_read:
         _show_read(puzzle_task, puzzles)
+    attempts = attempts or (ARC_VIEWS if puzzle_task.name == "arc" else DEFAULT_ATTEMPTS)
     chosen = pick_engine(engine, device, len(puzzles))
     loaded = load_model(weights, puzzle_task.name, device, engine=chosen)
     printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "
