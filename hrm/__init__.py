@@ -1,7 +1,8 @@
 """hrm: a faithful Hierarchical Reasoning Model (and TRM) engine for puzzles.
 
 Public API (imports are lazy so `import hrm` stays cheap):
-    hrm.load_model(weights=None, task="sudoku", device="auto") -> LoadedModel
+    hrm.load_model(weights=None, task="sudoku", device="auto", engine="torch") -> LoadedModel
+        (engine="numpy": the same forward in numpy, CPU inference without importing torch)
     hrm.get_task("sudoku" | "maze" | "arc") -> Task
     hrm.solve(loaded, task, puzzles, ...) -> list[Solution]
     hrm.iter_steps(model, tokens, ...) / hrm.frames(loaded, task, puzzle) -> per-segment streams

@@ -44,11 +44,11 @@ def _untrained(tmp_path, preset: str):
 
 @pytest.mark.parametrize("task_name, example, preset", [
     ("maze", "maze/hard1.txt", "trm-maze-tiny"),
-    ("arc", "arc/4cd1b7b2.json", "trm-arc-tiny"),
+    ("arc", "arc/4cd1b7b2.json", "trm-arc-tiny"),   # a model of the full 30x30 canvas
 ])
 def test_maze_and_arc_examples_run_end_to_end(capsys, monkeypatch, tmp_path, examples_dir, task_name, example,
                                                preset):
-    """No shipped Maze/ARC weights yet: an untrained model checks the plumbing, and the CLI stays honest."""
+    """Untrained models check the plumbing (no shipped Maze weights yet), and the CLI stays honest."""
     weights = _untrained(tmp_path, preset)
     result = run_cli(capsys, monkeypatch, "solve", str(examples_dir / example), "-w", str(weights), "--json",
                      "--attempts", "2")
@@ -81,3 +81,24 @@ def test_photo_examples_are_read_and_solved(capsys, monkeypatch, examples_dir, n
     expected = get_task("sudoku").parse((examples_dir / "sudoku" / f"{name}.txt").read_text())[0]
     assert record["input"] == "".join(str(v) if v else "." for v in expected.grid.reshape(-1))
     assert result.code == 0 and record["verified"]
+
+
+@pytest.mark.parametrize("name", ["00576224", "4cd1b7b2", "66e6c45b"])
+def test_shipped_arc_weights_solve_the_arc_examples(capsys, monkeypatch, examples_dir, name):
+    """The ARC stand-in was trained on these tasks' demonstrations only; their test outputs are held out."""
+    result = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / f"{name}.json"), "--json")
+    record = json.loads(result.out)
+    task = json.loads((examples_dir / "arc" / f"{name}.json").read_text())
+    assert result.code == 0 and record["verified"] and record["attempts"] == 16
+    assert record["answer"] == task["test"][0]["output"] == record["candidates"][record["submission"]]
+    assert "not trained on" not in result.err
+
+
+def test_arc_image_is_read_and_solved_end_to_end(capsys, monkeypatch, examples_dir):
+    """The picture holds the demonstrations and the test input, not the output: the two submitted
+    answers are printed, and one of them is the task's known output."""
+    result = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / "4cd1b7b2.png"), "--json")
+    record = json.loads(result.out)
+    task = json.loads((examples_dir / "arc" / "4cd1b7b2.json").read_text())
+    assert record["status"] == "unverified" and result.code == 0
+    assert task["test"][0]["output"] in record["candidates"]
