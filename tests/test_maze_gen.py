@@ -20,7 +20,7 @@ def test_pack_and_unpack_are_inverse(seed) -> None:
 
 def test_bit_sliced_sweep_matches_plain_bfs(rng) -> None:
     walls, starts = maze_gen.random_layouts(rng, 64, maze_gen.MazeSpec())
-    sweep = maze_gen._sweep(maze_gen.pack(~walls), maze_gen._single_cell_bits(starts), cap=900)
+    sweep = maze_gen._sweep(maze_gen.pack(~walls), maze_gen._single_cell_bits(starts, 30), cap=900)
     last = maze_gen.unpack(sweep.last)
     for i in range(0, 64, 7):
         start = divmod(int(starts[i]), 30)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrm.errors import PuzzleParseError
+from hrm.errors import HRMError, PuzzleParseError
 from hrm.tasks import Puzzle, detect_task
 from hrm.tasks.grid import dihedral
 from hrm.tasks.maze import (
@@ -63,7 +63,7 @@ def random_canvas(rng: np.random.Generator, wall_fraction: float) -> np.ndarray:
 
 
 def example_puzzles(examples_dir) -> list[Puzzle]:
-    paths = sorted((examples_dir / "maze").glob("*.txt"))
+    paths = sorted((examples_dir / "maze").glob("hard*.txt"))
     assert len(paths) == 3
     return [TASK.parse(p.read_text(), str(p))[0] for p in paths]
 
@@ -335,3 +335,48 @@ def test_random_transform_draws_all_eight(rng):
 def test_sniff_rejects_other_tasks(examples_dir):
     for path in [*(examples_dir / "sudoku").glob("*.txt"), *(examples_dir / "arc").glob("*.json")]:
         assert not TASK.sniff(path.read_text())
+
+
+# ----------------------------------------------------------------------------------------------------
+# Smaller model canvases
+
+
+class _Config:
+    def __init__(self, seq_len: int) -> None:
+        self.seq_len = seq_len
+
+
+def solved_small_maze(rng: np.random.Generator, side: int) -> tuple[np.ndarray, np.ndarray]:
+    while True:
+        grid = np.where(rng.random((side, side)) < 0.3, WALL, OPEN)
+        grid.flat[0], grid.flat[-1] = START, GOAL
+        try:
+            return grid, shortest_path_solution(grid)
+        except ValueError:
+            continue
+
+
+@FAST
+@given(seed=st.integers(0, 2**32 - 1), side=st.integers(4, 12), turn=st.integers(0, 7))
+def test_small_canvas_reads_the_maze_window_in_any_orientation(seed, side, turn):
+    grid, solution = solved_small_maze(np.random.default_rng(seed), side)
+    small = TASK.for_model(_Config(144))
+    puzzle = TASK.transform(turn, make_puzzle(grid, "m", solution))
+    tokens = small.encode(puzzle)
+    assert tokens.shape == (144,)
+    expected = np.full((12, 12), WALL)
+    expected[:side, :side] = dihedral(grid, turn)
+    np.testing.assert_array_equal(tokens.reshape(12, 12), expected)
+    decoded = small.decode(puzzle, small.encode_label(puzzle, puzzle.solution))
+    np.testing.assert_array_equal(decoded, puzzle.solution)
+    assert small.verify(puzzle, decoded).ok
+
+
+def test_small_canvas_refuses_larger_mazes_and_odd_sizes(examples_dir):
+    small = TASK.for_model(_Config(100))
+    assert small.side == 10 and TASK.for_model(_Config(900)) is TASK
+    big = example_puzzles(examples_dir)[0]
+    with pytest.raises(HRMError, match="larger than this model's 10x10 canvas"):
+        small.encode(big)
+    with pytest.raises(HRMError, match="no square maze canvas"):
+        TASK.for_model(_Config(99))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -271,12 +272,17 @@ def maze_to_text(grid: np.ndarray) -> str:
 
 
 def maze_tokens(texts: list[str], where: str) -> np.ndarray:
-    """900-character maze strings -> [N, 900] tokens; DataError on a bad size or character."""
+    """Maze strings of side x side characters (900 for 30x30) -> [N, side * side] tokens; DataError on a
+    bad size or character."""
+    cells = len(texts[0]) if texts else maze_gen.CELLS
+    if math.isqrt(cells) ** 2 != cells:
+        cells = maze_gen.CELLS
     for number, text in enumerate(texts, start=1):
-        if len(text) != maze_gen.CELLS or not set(text) <= set(_MAZE_CHARS):
-            raise DataError(f"{where} row {number}: a maze needs 900 characters of '# SGo'")
+        if len(text) != cells or not set(text) <= set(_MAZE_CHARS):
+            raise DataError(f"{where} row {number}: a maze needs {cells} characters of '# SGo' "
+                            f"(a square grid, the same size in every row)")
     joined = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
-    return _MAZE_LOOKUP[joined].reshape(len(texts), maze_gen.CELLS)
+    return _MAZE_LOOKUP[joined].reshape(len(texts), cells)
 
 
 def _maze_records(samples: list[maze_gen.MazeSample]) -> list[MazeRecord]:
@@ -287,9 +293,10 @@ def _dihedral_rows(tokens: np.ndarray) -> np.ndarray:
     """[N, 900] -> [N * 8, 900]: the 8 dihedral variants of each maze, in hrm.tasks.grid order."""
     from hrm.tasks.grid import DIHEDRAL_COUNT, dihedral
 
-    grids = tokens.reshape(-1, 30, 30)
+    side = math.isqrt(tokens.shape[1])
+    grids = tokens.reshape(-1, side, side)
     variants = np.stack([dihedral(grids, t) for t in range(DIHEDRAL_COUNT)], axis=1)
-    return variants.reshape(-1, maze_gen.CELLS)
+    return variants.reshape(-1, side * side)
 
 
 def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -> None:
@@ -299,7 +306,7 @@ def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -
     copies = 8 if (ctx.options.dihedral and name == "train") else 1
     if copies > 1:
         inputs, labels = _dihedral_rows(inputs), _dihedral_rows(labels)
-    split = ctx.writer.split(name, maze_gen.CELLS)
+    split = ctx.writer.split(name, inputs.shape[1])
     split.add_single_example_groups(inputs, labels, np.full(len(records), copies))
     split.finish(ctx.metadata(vocab_size=6))
 
@@ -479,6 +486,8 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
           build_maze, test=1000, maze=maze_gen.MazeSpec(30, None, (0.2, 0.3))),
     _spec("maze-easy", "maze", "CPU demo: paths of 20-60 moves, 1,000 train, 200 test", BOTH, 0, build_maze,
           train=1000, test=200, maze=maze_gen.MazeSpec(20, 60)),
+    _spec("maze-small", "maze", "CPU demo: 10x10 mazes (a 10x10 canvas), paths of 10+ moves: 10,000 train, "
+          "500 test", BOTH, 0, build_maze, train=10_000, test=500, maze=maze_gen.MazeSpec(10, None, side=10)),
     _spec("arc1", "arc", "ARC-AGI-1 training + evaluation + ConceptARC (960 tasks), dihedral/colour variants",
           BOTH, 1000, build_arc, collection="arc1"),
     _spec("arc2", "arc", "ARC-AGI-2 training + evaluation (1,120 tasks), dihedral/colour variants",

@@ -52,10 +52,15 @@ class MazeSpec:
     min_moves: int = HARD_MIN_MOVES
     max_moves: int | None = None
     wall_fraction: tuple[float, float] = DEFAULT_WALLS
+    side: int = SIDE           # mazes are side x side (30 in the recipe; smaller for small-canvas models)
+
+    @property
+    def cells(self) -> int:
+        return self.side * self.side
 
     def wall_counts(self) -> tuple[int, int]:
-        lo, hi = (round(f * CELLS) for f in self.wall_fraction)
-        if not 0 <= lo <= hi < CELLS - 1:
+        lo, hi = (round(f * self.cells) for f in self.wall_fraction)
+        if not 0 <= lo <= hi < self.cells - 1:
             raise ValueError(f"wall fraction {self.wall_fraction} must satisfy 0 <= low <= high < 1")
         return lo, hi
 
@@ -69,18 +74,20 @@ def layout_hash(walls: np.ndarray) -> str:
 
 
 def pack(masks: np.ndarray) -> np.ndarray:
-    """[64*W, 30, 30] bool -> [W, 30, 30] uint64."""
-    words = len(masks) // 64
-    packed = np.packbits(masks.reshape(words, 64, CELLS), axis=1, bitorder="little")   # [W, 8, 900]
-    return np.ascontiguousarray(packed.transpose(0, 2, 1)).view(np.uint64).reshape(words, SIDE, SIDE)
+    """[64*W, H, W'] bool -> [W, H, W'] uint64."""
+    words, shape = len(masks) // 64, masks.shape[1:]
+    cells = shape[0] * shape[1]
+    packed = np.packbits(masks.reshape(words, 64, cells), axis=1, bitorder="little")   # [W, 8, cells]
+    return np.ascontiguousarray(packed.transpose(0, 2, 1)).view(np.uint64).reshape(words, *shape)
 
 
 def unpack(words: np.ndarray) -> np.ndarray:
-    """[W, 30, 30] uint64 -> [64*W, 30, 30] bool."""
-    count = len(words)
-    as_bytes = np.ascontiguousarray(words).reshape(count, CELLS, 1).view(np.uint8)          # [W, 900, 8]
-    bits = np.unpackbits(as_bytes, axis=2, bitorder="little")                              # [W, 900, 64]
-    return bits.transpose(0, 2, 1).reshape(count * 64, SIDE, SIDE).astype(bool)
+    """[W, H, W'] uint64 -> [64*W, H, W'] bool."""
+    count, shape = len(words), words.shape[1:]
+    cells = shape[0] * shape[1]
+    as_bytes = np.ascontiguousarray(words).reshape(count, cells, 1).view(np.uint8)          # [W, cells, 8]
+    bits = np.unpackbits(as_bytes, axis=2, bitorder="little")                              # [W, cells, 64]
+    return bits.transpose(0, 2, 1).reshape(count * 64, *shape).astype(bool)
 
 
 def _grow(frontier: np.ndarray) -> np.ndarray:
@@ -94,7 +101,7 @@ def _grow(frontier: np.ndarray) -> np.ndarray:
 
 def _any_bits(frontier: np.ndarray) -> np.ndarray:
     """Per word, the items whose frontier is not empty ([W] uint64)."""
-    return np.bitwise_or.reduce(frontier.reshape(len(frontier), CELLS), axis=1)
+    return np.bitwise_or.reduce(frontier.reshape(len(frontier), -1), axis=1)
 
 
 def _bits_to_bool(words: np.ndarray) -> np.ndarray:
@@ -128,14 +135,14 @@ def _sweep(free: np.ndarray, start: np.ndarray, cap: int) -> _Sweep:
 
 def _first_cell(masks: np.ndarray) -> np.ndarray:
     """Index of the first set cell of each [30, 30] mask (row-major)."""
-    return masks.reshape(len(masks), CELLS).argmax(axis=1)
+    return masks.reshape(len(masks), -1).argmax(axis=1)
 
 
-def _single_cell_bits(cells: np.ndarray) -> np.ndarray:
+def _single_cell_bits(cells: np.ndarray, side: int) -> np.ndarray:
     """Item i gets its bit set at cells[i] (one cell per item)."""
-    masks = np.zeros((len(cells), CELLS), dtype=bool)
+    masks = np.zeros((len(cells), side * side), dtype=bool)
     masks[np.arange(len(cells)), cells] = True
-    return pack(masks.reshape(-1, SIDE, SIDE))
+    return pack(masks.reshape(-1, side, side))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -143,22 +150,23 @@ def _single_cell_bits(cells: np.ndarray) -> np.ndarray:
 
 
 def random_layouts(rng: np.random.Generator, count: int, spec: MazeSpec) -> tuple[np.ndarray, np.ndarray]:
-    """`count` wall layouts ([count, 30, 30] bool) and one uniformly random free cell of each."""
+    """`count` wall layouts ([count, side, side] bool) and one uniformly random free cell of each."""
     lo, hi = spec.wall_counts()
     walls_per_layout = rng.integers(lo, hi + 1, size=count)
-    order = rng.permuted(np.tile(np.arange(CELLS), (count, 1)), axis=1)
-    is_wall = np.arange(CELLS)[None, :] < walls_per_layout[:, None]
-    walls = np.zeros((count, CELLS), dtype=bool)
+    order = rng.permuted(np.tile(np.arange(spec.cells), (count, 1)), axis=1)
+    is_wall = np.arange(spec.cells)[None, :] < walls_per_layout[:, None]
+    walls = np.zeros((count, spec.cells), dtype=bool)
     np.put_along_axis(walls, order, is_wall, axis=1)
     first_free = order[np.arange(count), walls_per_layout]
-    return walls.reshape(count, SIDE, SIDE), first_free
+    return walls.reshape(count, spec.side, spec.side), first_free
 
 
 def qualifying_layouts(walls: np.ndarray, starts: np.ndarray, min_moves: int) -> np.ndarray:
     """Indices of the layouts (count a multiple of 64) that have two cells at least `min_moves` apart
     (found by double sweep; a layout whose long pairs avoid the start's component is missed)."""
+    side = walls.shape[1]
     free = pack(~walls)
-    first = _sweep(free, _single_cell_bits(starts), min_moves)
+    first = _sweep(free, _single_cell_bits(starts, side), min_moves)
     hopeful = ~first.alive & (2 * first.eccentricity >= min_moves)
     found = set(np.flatnonzero(first.alive).tolist())
     candidates = np.flatnonzero(hopeful)
@@ -166,22 +174,24 @@ def qualifying_layouts(walls: np.ndarray, starts: np.ndarray, min_moves: int) ->
         far = _first_cell(unpack(first.last)[candidates])
         padded = np.concatenate([candidates, np.full((-len(candidates)) % 64, candidates[0])])
         far = np.concatenate([far, np.full(len(padded) - len(candidates), far[0])])
-        second = _sweep(pack(~walls[padded]), _single_cell_bits(far), min_moves)
+        second = _sweep(pack(~walls[padded]), _single_cell_bits(far, side), min_moves)
         found |= set(padded[second.alive].tolist())
     return np.array(sorted(found), dtype=np.int64)
 
 
 def pair_mask(walls: np.ndarray, min_moves: int, max_moves: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """All-sources BFS on one layout: (free cells [F], bool [F, 900] with True where the distance from
+    """All-sources BFS on one layout: (free cells [F], bool [F, cells] with True where the distance from
     free cell i lies in [min_moves, max_moves])."""
-    sources = np.flatnonzero(~walls.reshape(CELLS))
+    side = walls.shape[0]
+    cells = side * side
+    sources = np.flatnonzero(~walls.reshape(cells))
     padded = np.concatenate([sources, np.full((-len(sources)) % 64, sources[0])])
     all_bits = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
-    free = np.broadcast_to(np.where(walls, np.uint64(0), all_bits), (len(padded) // 64, SIDE, SIDE))
-    frontier = _single_cell_bits(padded) & free
+    free = np.broadcast_to(np.where(walls, np.uint64(0), all_bits), (len(padded) // 64, side, side))
+    frontier = _single_cell_bits(padded, side) & free
     visited = frontier.copy()
     in_range = np.zeros_like(frontier)
-    level, cap = 0, max_moves if max_moves is not None else CELLS
+    level, cap = 0, max_moves if max_moves is not None else cells
     while level < cap:
         frontier = _grow(frontier) & free & ~visited
         if not frontier.any():
@@ -190,7 +200,7 @@ def pair_mask(walls: np.ndarray, min_moves: int, max_moves: int | None) -> tuple
         level += 1
         if level >= min_moves:
             in_range |= frontier
-    return sources, unpack(in_range)[:len(sources)].reshape(len(sources), CELLS)
+    return sources, unpack(in_range)[:len(sources)].reshape(len(sources), cells)
 
 
 def make_task(walls: np.ndarray, rng: np.random.Generator, spec: MazeSpec) -> MazeSample | None:
@@ -202,9 +212,9 @@ def make_task(walls: np.ndarray, rng: np.random.Generator, spec: MazeSpec) -> Ma
     pick = int(rng.integers(counts.sum()))
     i = int(np.searchsorted(np.cumsum(counts), pick, side="right"))
     goal = int(np.flatnonzero(in_range[i])[pick - (int(counts[:i].sum()))])
-    question = np.where(walls, WALL, OPEN).astype(np.uint8).reshape(CELLS)
+    question = np.where(walls, WALL, OPEN).astype(np.uint8).reshape(-1)
     question[sources[i]], question[goal] = START, GOAL
-    question = question.reshape(SIDE, SIDE)
+    question = question.reshape(walls.shape)
     answer = shortest_path_solution(question).astype(np.uint8)
     moves = int(np.count_nonzero(answer == 5)) + 1
     return MazeSample(question, answer, moves, layout_hash(walls))

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from hrm.errors import PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict, same_size_for_model
+from hrm.errors import HRMError, PuzzleParseError
+from hrm.tasks.base import Puzzle, Verdict
 from hrm.tasks.grid import cell_list, cell_name, dihedral, inverse_dihedral
 
 CANVAS = 30
@@ -359,12 +359,22 @@ def _sniff_lines(text: str) -> list[str]:
 
 
 class MazeTask:
+    """Puzzles live on the 30x30 canvas; a model trained on a smaller canvas (`MazeTask(side)`, from
+    `for_model`) reads the maze's window placed at the top-left of its side x side canvas."""
+
     name = "maze"
     vocab_size = 6
-    seq_len = CANVAS * CANVAS
+
+    def __init__(self, side: int = CANVAS) -> None:
+        self.side = side
+        self.seq_len = side * side
 
     def for_model(self, config) -> MazeTask:  # noqa: ANN001 - hrm.config.ModelConfig
-        return same_size_for_model(self, config)
+        side = math.isqrt(config.seq_len)
+        if side * side != config.seq_len or not 1 <= side <= CANVAS:
+            raise HRMError(f"the model reads {config.seq_len} tokens, which is no square maze canvas of "
+                           f"at most {CANVAS}x{CANVAS}")
+        return self if side == self.side else MazeTask(side)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         return _Reader(source).read(text)
@@ -384,15 +394,33 @@ class MazeTask:
         return format_grid(grid[r0:r0 + h, c0:c0 + w])
 
     def encode(self, puzzle: Puzzle) -> np.ndarray:
-        return np.asarray(puzzle.grid).reshape(self.seq_len).astype(np.uint8)
+        return self._to_model_canvas(puzzle, puzzle.grid)
 
     def encode_label(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
-        return np.asarray(answer).reshape(self.seq_len).astype(np.uint8)
+        return self._to_model_canvas(puzzle, answer)
 
     def decode(self, puzzle: Puzzle, tokens: np.ndarray) -> np.ndarray:
         """Tokens -> 30x30 codes; PAD or out-of-range tokens read as walls."""
-        tokens = np.asarray(tokens, dtype=np.int64).reshape(CANVAS, CANVAS)
-        return np.where((tokens >= WALL) & (tokens <= PATH), tokens, WALL)
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(self.side, self.side)
+        codes = np.where((tokens >= WALL) & (tokens <= PATH), tokens, WALL)
+        if self.side == CANVAS:
+            return codes
+        (r0, c0), (h, w) = _window(puzzle)
+        canvas = np.full((CANVAS, CANVAS), WALL, dtype=np.int64)
+        canvas[r0:r0 + h, c0:c0 + w] = codes[:h, :w]
+        return canvas
+
+    def _to_model_canvas(self, puzzle: Puzzle, grid: np.ndarray) -> np.ndarray:
+        grid = np.asarray(grid)
+        if self.side == CANVAS:
+            return grid.reshape(self.seq_len).astype(np.uint8)
+        (r0, c0), (h, w) = _window(puzzle)
+        if h > self.side or w > self.side:
+            raise HRMError(f"{puzzle.name or 'the maze'} is {h}x{w}, larger than this model's "
+                           f"{self.side}x{self.side} canvas", hint="use a model trained on 30x30 mazes")
+        canvas = np.full((self.side, self.side), WALL, dtype=np.uint8)
+        canvas[:h, :w] = grid[r0:r0 + h, c0:c0 + w]
+        return canvas.reshape(self.seq_len)
 
     def check_givens(self, puzzle: Puzzle) -> list[str]:
         return givens_problems(np.asarray(puzzle.grid), _window(puzzle)[0])
