@@ -172,6 +172,36 @@ def in_process(task_name: str, weights: str, runs: int, engine: str = "torch") -
             "verified": bool(last[0].verdict.ok), "per_segment_s": timing["median_s"] / max(1, last[0].segments)}
 
 
+def engine_segment_times(presets: list[str], runs: int, tmp: Path) -> dict:
+    """Seconds per segment of one puzzle on each engine, untrained models of `presets` (this process's
+    threads for torch, one BLAS thread for numpy): where the numpy engine stops paying for itself."""
+    import numpy as np
+    import torch
+
+    from hrm.checkpoint import save_model
+    from hrm.config import get_preset
+    from hrm.model import HRM
+    from hrm.numpy_engine import NumpyHRM
+    from hrm.solver import iter_steps
+
+    out = {}
+    for preset in presets:
+        torch.manual_seed(0)
+        model = HRM(get_preset(preset).with_overrides(halt_max_steps=2)).eval()
+        path = tmp / f"{preset}.safetensors"
+        save_model(path, model)
+        twin, _ = NumpyHRM.from_file(path)
+        tokens = np.random.default_rng(0).integers(1, model.config.vocab_size, size=(1, model.config.seq_len))
+        row = {"parameters_x_seq_len": model.num_parameters() * model.config.seq_len}
+        for name, engine in (("torch", model), ("numpy", twin)):
+            timing = common.time_runs(lambda engine=engine, tokens=tokens: list(iter_steps(engine, tokens,
+                                                                                            adaptive=False)),
+                                      repeats=runs, warmup=1)
+            row[f"{name}_s_per_segment"] = timing["median_s"] / 2
+        out[preset] = row
+    return out
+
+
 def sudoku_test_puzzles(count: int) -> tuple[list, str]:
     import numpy as np
 
@@ -226,7 +256,8 @@ def main() -> None:
                         help="puzzles in the batch test (default 64 with shipped weights, 16 untrained)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="torch threads in this process")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["whole", "imports", "inprocess", "batch", "maze"])
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["whole", "imports", "inprocess", "batch", "maze", "engines"])
     args = parser.parse_args()
 
     import torch
@@ -287,6 +318,14 @@ def main() -> None:
                 print(f"in-process {t} ({engine}): load {r['load_model_s']:.2f} s, "
                       f"solve median {r['solve']['median_s']:.3f} s "
                       f"({r['segments']} segments, {r['per_segment_s'] * 1000:.0f} ms/segment)", flush=True)
+
+        if "engines" not in args.skip:
+            presets = ["hrm-sudoku-tiny", "hrm-maze-tiny"] if args.quick else ["hrm-sudoku", "hrm-maze"]
+            payload["engines"] = engine_segment_times(presets, 2 if args.quick else 3, tmp)
+            for preset, row in payload["engines"].items():
+                print(f"{preset}: {row['torch_s_per_segment']:.3f} s/segment torch, "
+                      f"{row['numpy_s_per_segment']:.3f} s/segment numpy "
+                      f"(parameters x tokens {row['parameters_x_seq_len']:.2e})", flush=True)
 
         if "batch" not in args.skip:
             # an untrained paper-size model runs all Mmax segments on every puzzle: keep that test short

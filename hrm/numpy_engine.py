@@ -52,6 +52,26 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str,
     return tensors, metadata
 
 
+_BUFFERS = ("puzzle_emb.weights", "H_init", "L_init")  # not parameters, as in HRM.num_parameters
+
+
+def model_size(path: str | Path) -> tuple[int, int]:
+    """(parameters, sequence length) of a weights file, from its header alone (no tensor is read)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+            if header_len > _HEADER_LIMIT:
+                raise ValueError("header too long")
+            header = json.loads(f.read(header_len))
+        config = json.loads(header.get("__metadata__", {})["hrm_config"])
+        parameters = sum(math.prod(info["shape"]) for name, info in header.items()
+                         if name != "__metadata__" and name not in _BUFFERS)
+        return parameters, int(config["seq_len"])
+    except (OSError, struct.error, ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{path}: cannot read its header ({exc})") from None
+
+
 def _tensor(info: dict, body: memoryview) -> np.ndarray:
     start, end = info["data_offsets"]
     shape = tuple(int(n) for n in info["shape"])
@@ -174,8 +194,7 @@ class NumpyHRM:
         self.lm_head = tensors["lm_head.weight"].T.copy()
         self.q_head, self.q_bias = tensors["q_head.weight"].T.copy(), tensors["q_head.bias"]
         self.H_init, self.L_init = tensors["H_init"], tensors["L_init"]
-        buffers = ("puzzle_emb.weights", "H_init", "L_init")  # not parameters, as in HRM.num_parameters
-        self._parameters = sum(v.size for k, v in tensors.items() if k not in buffers)
+        self._parameters = sum(v.size for k, v in tensors.items() if k not in _BUFFERS)
 
     @classmethod
     def from_file(cls, path: str | Path) -> tuple[NumpyHRM, dict[str, str]]:

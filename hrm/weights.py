@@ -62,11 +62,17 @@ def default_weights(task: str) -> Path:
 
 ENGINES = ("auto", "torch", "numpy")
 SMALL_JOB = 16  # puzzles; past this a batched torch forward (and a GPU, when there is one) pays for its import
+# parameters x sequence length: above this the numpy forward (one BLAS thread, no fused attention) costs
+# more than torch's 2.5 s import saves. bench/bench_inference.py (engines, one thread, per segment):
+# paper-size Sudoku (2.2e9) 0.24-0.29 s numpy vs 0.27-0.29 s torch, a tie; paper-size Maze (2.5e10)
+# 3.5-3.7 s vs 3.0-3.2 s, 8-24% slower over dozens of segments. The shipped stand-ins are 1.8e7 and 8.5e6.
+SMALL_MODEL = 5e9
 
 
-def pick_engine(engine: str, device: str, jobs: int) -> str:
-    """'auto' runs small CPU jobs on the numpy engine, whose start-up skips torch's 2 s import, and
-    everything else (big batches, CUDA, MPS) on torch. `jobs` is the number of puzzles."""
+def pick_engine(engine: str, device: str, jobs: int, weights: str | Path | None = None) -> str:
+    """'auto' runs small CPU jobs of small models on the numpy engine, whose start-up skips torch's 2 s
+    import, and everything else (big batches, big models, CUDA, MPS) on torch. `jobs` is the number of
+    puzzles; `weights` the file to size the model from (its header only)."""
     if engine not in ENGINES:
         raise WeightsError(f"unknown engine '{engine}'", hint=f"choose one of: {', '.join(ENGINES)}")
     if engine == "numpy" and device not in ("auto", "cpu"):
@@ -74,7 +80,19 @@ def pick_engine(engine: str, device: str, jobs: int) -> str:
     if engine != "auto":
         return engine
     small_cpu_job = jobs <= SMALL_JOB and (device == "cpu" or (device == "auto" and not _gpu_present()))
-    return "numpy" if small_cpu_job else "torch"
+    return "numpy" if small_cpu_job and _small_model(weights) else "torch"
+
+
+def _small_model(weights: str | Path | None) -> bool:
+    if weights is None:
+        return True
+    from hrm.numpy_engine import model_size
+
+    try:
+        parameters, seq_len = model_size(weights)
+    except WeightsError:
+        return True   # the loader will report the problem in one line, without torch's import first
+    return parameters * seq_len <= SMALL_MODEL
 
 
 def _gpu_present() -> bool:

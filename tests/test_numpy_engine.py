@@ -117,6 +117,21 @@ def test_truncated_weights_raise_weights_errors(tmp_path: Path):
         NumpyHRM.from_file(path)
 
 
+def test_engine_choice_weighs_the_model(tmp_path: Path):
+    from hrm.numpy_engine import model_size
+
+    shipped = REPO / "weights" / "sudoku-hrm-cpu.safetensors"
+    model = load_model(shipped, engine="torch").model
+    assert model_size(shipped) == (model.num_parameters(), 81)
+    big = tmp_path / "big.safetensors"   # paper-width maze model: 1.7e7 parameters x 900 tokens
+    save_model(big, _random_model("hrm-maze-tiny", {"hidden_size": 512, "num_heads": 8, "H_layers": 4,
+                                                      "L_layers": 4}))
+    assert model_size(big)[0] * 900 > 5e9 > model_size(shipped)[0] * 81
+    assert pick_engine("auto", "cpu", 1, shipped) == "numpy"
+    assert pick_engine("auto", "cpu", 1, big) == "torch"       # numpy would cost more than the import saves
+    assert pick_engine("numpy", "cpu", 1, big) == "numpy"      # unless asked for
+
+
 def test_engine_choice():
     assert pick_engine("numpy", "cpu", 1000) == "numpy"
     assert pick_engine("torch", "auto", 1) == "torch"

@@ -181,7 +181,7 @@ def solve(
 ) -> None:
     """Solve puzzles and verify the answers."""
     from hrm.solver import solve as solve_puzzles
-    from hrm.weights import load_model, pick_engine
+    from hrm.weights import default_weights, load_model, pick_engine
     from hrm_cli.inputs import read_puzzles
 
     printer = get_printer()
@@ -192,7 +192,8 @@ def solve(
     if show_read:
         _show_read(puzzle_task, puzzles)
     attempts = attempts or (ARC_VIEWS if puzzle_task.name == "arc" else DEFAULT_ATTEMPTS)
-    chosen = pick_engine(engine, device, len(puzzles))
+    weights = weights or default_weights(puzzle_task.name)
+    chosen = pick_engine(engine, device, len(puzzles), weights)
     loaded = load_model(weights, puzzle_task.name, device, engine=chosen)
     printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "
                   f"on {loaded.device}, {chosen} engine")
