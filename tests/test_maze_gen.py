@@ -78,3 +78,20 @@ def test_excluded_layouts_and_length_ranges_are_respected(hard_mazes) -> None:
     short = maze_gen.generate_mazes(5, seed=3, spec=maze_gen.MazeSpec(20, 30, (0.2, 0.3)))
     for m in short:
         assert 20 <= m.moves <= 30 and 180 <= (m.question == WALL).sum() <= 270
+
+
+def test_perfect_mazes_are_trees_with_long_unique_paths():
+    from hrm.tasks.maze import path_violations
+
+    mazes = maze_gen.generate_perfect_mazes(40, seed=3, side=11, min_moves=10)
+    assert len({m.layout_hash for m in mazes}) == 40
+    for m in mazes:
+        free = m.question != WALL
+        cells = int(free.sum())
+        edges = int((free[1:, :] & free[:-1, :]).sum() + (free[:, 1:] & free[:, :-1]).sum())
+        assert edges == cells - 1                          # a spanning tree of its open cells: one path
+        assert m.moves >= 10 and not path_violations(m.question, m.answer, (0, 0))
+    again = maze_gen.generate_perfect_mazes(40, seed=3, side=11, min_moves=10)
+    assert all(np.array_equal(a.question, b.question) for a, b in zip(mazes, again, strict=True))
+    with pytest.raises(ValueError):
+        maze_gen.generate_perfect_mazes(1, seed=0, side=10)

@@ -318,8 +318,11 @@ def _maze_source_records(ctx: BuildContext) -> dict[str, list[MazeRecord]]:
         return {split: read_maze_csv(folder / f"{split}.csv")[:count] for split, count in counts.items()}
     spec = ctx.spec.extra["maze"]
     total = sum(counts.values())
-    samples = maze_gen.generate_mazes(total, ctx.options.seed, spec, workers=ctx.options.workers,
-                                      progress=lambda done, n: ctx.progress("mazes", done, n))
+    if ctx.spec.extra.get("perfect"):
+        samples = maze_gen.generate_perfect_mazes(total, ctx.options.seed, spec.side, spec.min_moves)
+    else:
+        samples = maze_gen.generate_mazes(total, ctx.options.seed, spec, workers=ctx.options.workers,
+                                          progress=lambda done, n: ctx.progress("mazes", done, n))
     records, out, start = _maze_records(samples), {}, 0
     for split, count in counts.items():
         out[split], start = records[start:start + count], start + count
@@ -486,6 +489,9 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
           build_maze, test=1000, maze=maze_gen.MazeSpec(30, None, (0.2, 0.3))),
     _spec("maze-easy", "maze", "CPU demo: paths of 20-60 moves, 1,000 train, 200 test", BOTH, 0, build_maze,
           train=1000, test=200, maze=maze_gen.MazeSpec(20, 60)),
+    _spec("maze-perfect", "maze", "CPU demo: 11x11 perfect mazes (corridors, one path), paths of 10+ moves: "
+          "10,000 train, 500 test", BOTH, 0, build_maze, train=10_000, test=500, perfect=True,
+          maze=maze_gen.MazeSpec(10, None, side=11)),
     _spec("maze-small", "maze", "CPU demo: 10x10 mazes (a 10x10 canvas), paths of 10+ moves: 10,000 train, "
           "500 test", BOTH, 0, build_maze, train=10_000, test=500, maze=maze_gen.MazeSpec(10, None, side=10)),
     _spec("arc1", "arc", "ARC-AGI-1 training + evaluation + ConceptARC (960 tasks), dihedral/colour variants",

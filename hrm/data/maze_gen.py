@@ -264,3 +264,53 @@ def generate_mazes(count: int, seed: int, spec: MazeSpec | None = None, workers:
             if any(take(batch) for batch in pool.imap(_chunk_job, jobs)):
                 break
     return found
+
+
+# ----------------------------------------------------------------------------------------------------
+# Perfect mazes (CPU demo): corridors carved by a randomised depth-first search, so exactly one path
+# joins any two cells and dead-end filling finds it
+
+
+def perfect_maze(rng: np.random.Generator, side: int) -> np.ndarray:
+    """[side, side] bool walls (side odd): rooms at odd coordinates, walls carved by a random DFS."""
+    rooms = (side - 1) // 2
+    walls = np.ones((side, side), dtype=bool)
+    walls[1::2, 1::2] = False
+    seen = np.zeros((rooms, rooms), dtype=bool)
+    stack = [(int(rng.integers(rooms)), int(rng.integers(rooms)))]
+    seen[stack[0]] = True
+    while stack:
+        r, c = stack[-1]
+        options = [(r + dr, c + dc) for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1))
+                   if 0 <= r + dr < rooms and 0 <= c + dc < rooms and not seen[r + dr, c + dc]]
+        if not options:
+            stack.pop()
+            continue
+        nr, nc = options[int(rng.integers(len(options)))]
+        walls[r + nr + 1, c + nc + 1] = False          # the wall between room (r, c) and room (nr, nc)
+        seen[nr, nc] = True
+        stack.append((nr, nc))
+    return walls
+
+
+def generate_perfect_mazes(count: int, seed: int, side: int = 11, min_moves: int = 10) -> list[MazeSample]:
+    """`count` distinct perfect mazes with S and G in rooms at least `min_moves` apart, deterministic per seed."""
+    if side < 5 or side % 2 == 0:
+        raise ValueError("a perfect maze needs an odd side of at least 5")
+    rng = np.random.default_rng([seed, side])
+    found: list[MazeSample] = []
+    seen: set[str] = set()
+    while len(found) < count:
+        walls = perfect_maze(rng, side)
+        digest = layout_hash(walls)
+        rooms = np.flatnonzero(~walls.reshape(-1))
+        start, goal = (int(x) for x in rng.choice(rooms, size=2, replace=False))
+        question = np.where(walls, WALL, OPEN).astype(np.uint8).reshape(-1)
+        question[start], question[goal] = START, GOAL
+        question = question.reshape(side, side)
+        answer = shortest_path_solution(question).astype(np.uint8)
+        moves = int(np.count_nonzero(answer == 5)) + 1
+        if moves >= min_moves and digest not in seen:   # every layout once, so splits never share one
+            seen.add(digest)
+            found.append(MazeSample(question, answer, moves, digest))
+    return found
