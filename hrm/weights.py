@@ -31,10 +31,12 @@ class LoadedModel:
         """ARC: names of the augmented variants of `task_id` this model has puzzle-table rows for,
         in table order (the identity, a plain task id, is not among them)."""
         if self._variants is None:
+            from hrm.tasks.arc import variant_task
+
             self._variants = {}
             for name in sorted(self.identifiers, key=self.identifiers.__getitem__):
-                base, sep, _ = name.rpartition("_t")
-                if sep:
+                base = variant_task(name)
+                if base is not None:
                     self._variants.setdefault(base, []).append(name)
         return self._variants.get(task_id, [])
 
@@ -117,6 +119,8 @@ def load_model(weights: str | Path | None = None, task: str | None = None, devic
     if engine == "numpy":
         from hrm.numpy_engine import NumpyHRM
 
+        if device not in ("auto", "cpu"):
+            raise WeightsError(f"the numpy engine runs on the CPU only, not on '{device}'", hint="use engine torch")
         model, metadata = NumpyHRM.from_file(path)
         torch_device: object = "cpu"
     else:

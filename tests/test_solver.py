@@ -158,7 +158,7 @@ def test_arc_attempts_use_the_trained_variants_and_their_rows(arc_task, examples
     puzzle = arc_task.parse((examples_dir / "arc" / "66e6c45b.json").read_text(), "66e6c45b.json")[0]
     turns = [ArcTransform(3, (0, 2, 1, 3, 4, 5, 6, 7, 8, 9)), ArcTransform(5, tuple(range(10)))]
     names = ["<blank>", "other", "66e6c45b", variant_name("66e6c45b", turns[0]), variant_name("other", turns[1]),
-             variant_name("66e6c45b", turns[1])]
+             variant_name("66e6c45b", turns[1]), "66e6c45b_tall"]   # a task id with "_t" is no variant
     model = _model("hrm-arc-tiny", seq_len=64, num_puzzle_identifiers=len(names))
     loaded = LoadedModel(model=model, config=model.config, task_name="arc", path=None, device=model.device,
                          identifiers={n: i for i, n in enumerate(names)})

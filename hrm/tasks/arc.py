@@ -112,6 +112,12 @@ def variant_name(task_id: str, t: ArcTransform) -> str:
     return f"{task_id}_t{t.dihedral}_{''.join(str(c) for c in t.colours)}"
 
 
+def variant_task(name: str) -> str | None:
+    """The task id of an augmented variant's name, None for a plain task id."""
+    match = _VARIANT.fullmatch(name)
+    return None if match is None else match["task"]
+
+
 def parse_variant_name(name: str) -> tuple[str, ArcTransform]:
     """Inverse of `variant_name`; a plain task id (no suffix) is the identity variant."""
     match = _VARIANT.fullmatch(name)
