@@ -81,3 +81,27 @@ def test_training_entry_point_writes_loadable_weights(tmp_path) -> None:
     classifier = digits.load_classifier(out)
     assert classifier.config["seed"] == 0
     assert classifier.predict(np.zeros((1, CELL, CELL), np.float32)).shape == (1, 10)
+
+
+def test_numpy_network_matches_the_torch_model(rng) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    model = digits.build_model(12)
+    model.load_state_dict(load_file(str(SHIPPED)))
+    cells = rng.random((7, CELL, CELL)).astype(np.float32)
+    with torch.inference_mode():
+        expected = torch.softmax(model.eval()(torch.from_numpy(cells)[:, None]), dim=1).numpy()
+    np.testing.assert_allclose(digits.load_classifier().predict(cells), expected, atol=1e-5)
+
+
+def test_reading_a_photo_never_imports_torch(examples_dir) -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom hrm.imaging.read import read_image\n"
+              f"(puzzle,) = read_image({str(examples_dir / 'sudoku' / 'easy2_photo.jpg')!r})\n"
+              "print(int((puzzle.grid > 0).sum()), 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    givens, torch_loaded = out.stdout.split()
+    assert int(givens) > 17 and torch_loaded == "False", out.stderr
