@@ -248,26 +248,21 @@ class NumpyHRM:
             trace.append(change / np.maximum(np.linalg.norm(flat_old, axis=1), 1e-6))
         return new
 
-    def _hrm_cycles(self, z_H, z_L, x, trace):  # noqa: ANN001, ANN202
+    def _cycles(self, z_H: np.ndarray, z_L: np.ndarray, x: np.ndarray, trace: list | None):
+        """N high-level updates, each after T low-level ones. HRM updates z_H with H_level; TRM's single
+        network does both updates. Inference needs no split into no-grad and grad calls."""
+        high = self.H_level if self.H_level is not None else self.L_level
         for _ in range(self.config.H_cycles):
             for _ in range(self.config.L_cycles):
                 z_L = self._L(z_L, z_H + x, trace)
-            z_H = self.H_level(z_H, z_L, self.rope)
-        return z_H, z_L
-
-    def _trm_cycles(self, z_H, z_L, x, trace):  # noqa: ANN001, ANN202
-        for _ in range(self.config.H_cycles):
-            for _ in range(self.config.L_cycles):
-                z_L = self._L(z_L, z_H + x, trace)
-            z_H = self.L_level(z_H, z_L, self.rope)
+            z_H = high(z_H, z_L, self.rope)
         return z_H, z_L
 
     def segment(self, z_H: np.ndarray, z_L: np.ndarray, inputs: np.ndarray, puzzle_ids: np.ndarray,
                 trace: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One segment: (z_H, z_L) -> (z_H, z_L, logits [B, S, V], q_logits [B, 1|2])."""
         x = self.input_embeddings(inputs, puzzle_ids)
-        cycles = self._hrm_cycles if self.config.arch == "hrm" else self._trm_cycles
-        z_H, z_L = cycles(z_H, z_L, x, trace)
+        z_H, z_L = self._cycles(z_H, z_L, x, trace)
         logits = (z_H @ self.lm_head)[:, self.config.prefix_len:]
         q_logits = z_H[:, 0] @ self.q_head + self.q_bias
         return z_H, z_L, logits, q_logits
