@@ -130,11 +130,15 @@ def load_model(weights: str | Path | None = None, task: str | None = None, devic
         torch_device = resolve_device(device)
         model, metadata = load_file(path, torch_device)
     if task is not None and model.config.task != task:
-        raise WeightsError(f"{path} holds a {model.config.task} model, not a {task} model",
+        raise WeightsError(f"{path} holds {_a(model.config.task)} model, not {_a(task)} model",
                            hint=f"pass --task {model.config.task} or weights trained on {task}")
     identifiers = json.loads(metadata.get("identifiers", "{}"))
     return LoadedModel(model=model, config=model.config, task_name=model.config.task, path=path,
                        device=torch_device, metadata=metadata, card=card(metadata), identifiers=identifiers)
+
+
+def _a(task: str) -> str:
+    return f"an {task}" if task[:1] in "aeiou" else f"a {task}"
 
 
 def card(metadata: dict[str, str]) -> dict:
