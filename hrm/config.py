@@ -18,6 +18,12 @@ from hrm.errors import HRMError
 TASK_SHAPES: dict[str, tuple[int, int]] = {"sudoku": (11, 81), "maze": (6, 900), "arc": (12, 900)}
 
 
+def swiglu_width(hidden: int, expansion: float) -> int:
+    """SwiGLU inner width: round(expansion * hidden * 2/3) rounded up to a multiple of 256."""
+    inner = round(expansion * hidden * 2 / 3)
+    return -(-inner // 256) * 256
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str = "hrm"                   # "hrm": two modules, one-step gradient; "trm": one net, full recursion

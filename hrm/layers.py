@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hrm.config import swiglu_width  # noqa: F401 - re-exported: the width is part of the config's meaning
 from hrm.kernels import attention
 
 _TRUNC_STD_CORRECTION = 0.87962566103423978  # std of a standard normal truncated at +-2
@@ -40,12 +41,6 @@ def rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
     dtype = x.dtype
     x = x.float()
     return (x * torch.rsqrt(x.square().mean(-1, keepdim=True) + eps)).to(dtype)
-
-
-def swiglu_width(hidden: int, expansion: float) -> int:
-    """Inner width: round(expansion * hidden * 2/3) rounded up to a multiple of 256."""
-    inner = round(expansion * hidden * 2 / 3)
-    return -(-inner // 256) * 256
 
 
 class CastedLinear(nn.Module):

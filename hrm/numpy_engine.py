@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hrm.config import ModelConfig
+from hrm.config import ModelConfig, swiglu_width
 from hrm.errors import WeightsError
 
 _NUMPY_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
@@ -176,6 +176,33 @@ class _ReasoningModule:
 # The model (hrm/model.py, inference path)
 
 
+def expected_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor a weights file of config `c` holds (hrm/model.py's state_dict)."""
+    d, inner = c.hidden_size, swiglu_width(c.hidden_size, c.expansion)
+    shapes: dict[str, tuple[int, ...]] = {"embed_tokens.weight": (c.vocab_size, d), "lm_head.weight": (c.vocab_size, d),
+                                          "H_init": (d,), "L_init": (d,)}
+    heads = 2 if c.act_continue else 1
+    shapes.update({"q_head.weight": (heads, d), "q_head.bias": (heads,)})
+    if c.puzzle_emb_ndim:
+        shapes["puzzle_emb.weights"] = (c.num_puzzle_identifiers, c.puzzle_emb_ndim)
+    if c.pos_encodings == "learned":
+        shapes["embed_pos.weight"] = (c.full_seq_len, d)
+    modules = [("L_level", c.L_layers)] + ([("H_level", c.H_layers)] if c.arch == "hrm" else [])
+    for name, layers in modules:
+        for i in range(layers):
+            prefix = f"{name}.layers.{i}"
+            shapes[f"{prefix}.mlp.gate_up_proj.weight"] = (2 * inner, d)
+            shapes[f"{prefix}.mlp.down_proj.weight"] = (d, inner)
+            if c.mixer == "attention":
+                shapes[f"{prefix}.self_attn.qkv_proj.weight"] = (3 * d, d)
+                shapes[f"{prefix}.self_attn.o_proj.weight"] = (d, d)
+            else:
+                inner_t = swiglu_width(c.full_seq_len, c.expansion)
+                shapes[f"{prefix}.mlp_t.gate_up_proj.weight"] = (2 * inner_t, c.full_seq_len)
+                shapes[f"{prefix}.mlp_t.down_proj.weight"] = (c.full_seq_len, inner_t)
+    return shapes
+
+
 class NumpyHRM:
     """HRM or TRM forward in numpy float32, built from a weights file's config and tensors."""
 
@@ -207,13 +234,17 @@ class NumpyHRM:
             raise WeightsError(f"{path}: the stored model config is invalid ({exc})") from None
         try:
             return cls(config, tensors), metadata
-        except KeyError as exc:
-            raise WeightsError(f"{path}: tensors do not match the stored config (missing {exc})") from None
+        except WeightsError as exc:
+            raise WeightsError(f"{path}: {exc.message}") from None
 
     def _check(self, tensors: dict[str, np.ndarray]) -> None:
-        c = self.config
-        if tensors["embed_tokens.weight"].shape != (c.vocab_size, c.hidden_size):
-            raise WeightsError("tensors do not match the stored config (shape mismatch in embed_tokens.weight)")
+        """Every tensor the config implies, with its shape (as the torch loader checks against the model)."""
+        expected = expected_shapes(self.config)
+        missing = sorted(set(expected) - set(tensors))
+        wrong = sorted(k for k in expected if k in tensors and tuple(tensors[k].shape) != expected[k])
+        if missing or wrong:
+            detail = f"missing {missing[:3]}" if missing else f"shape mismatch in {wrong[:3]}"
+            raise WeightsError(f"tensors do not match the stored config ({detail})")
 
     def _module(self, name: str, layers: int, tensors: dict[str, np.ndarray]) -> _ReasoningModule:
         return _ReasoningModule([_Block(tensors, f"{name}.layers.{i}", self.config) for i in range(layers)])

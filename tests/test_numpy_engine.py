@@ -153,3 +153,19 @@ def test_a_one_puzzle_solve_never_imports_torch(examples_dir: Path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "exit 0 False", out.stderr
     assert '"verified": true' in out.stdout
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_expected_shapes_are_the_torch_state_dict(case: str):
+    from hrm.numpy_engine import expected_shapes
+
+    model = _random_model(*CASES[case])
+    assert expected_shapes(model.config) == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def test_tensors_that_do_not_fit_the_stored_config_are_refused(tmp_path: Path):
+    model = _random_model("hrm-sudoku-tiny", {})
+    other = _random_model("hrm-sudoku-tiny", {"expansion": 8.0})     # wider SwiGLU, same embeddings
+    save_model(tmp_path / "m.safetensors", other, meta={"hrm_config": model.config.to_json()})
+    with pytest.raises(WeightsError, match="shape mismatch in .*mlp"):
+        NumpyHRM.from_file(tmp_path / "m.safetensors")
