@@ -100,17 +100,18 @@ def peer_versions() -> dict[str, str]:
 # Workers (one process per implementation)
 
 
-def model_shape(config_name: str, quick: bool) -> dict:
-    """The shared architecture numbers, taken from our preset."""
+def model_shape(config_name: str, hidden: int) -> dict:
+    """The shared architecture numbers, taken from our preset (at another width if hidden differs)."""
     from hrm.config import get_preset
 
     c = get_preset(CONFIGS[config_name])
-    if quick:
-        c = c.with_overrides(hidden_size=128, puzzle_emb_ndim=128, num_heads=2)
+    overrides = {}
+    if hidden != c.hidden_size:  # heads of 64 dimensions, at least two
+        overrides = {"hidden_size": hidden, "puzzle_emb_ndim": hidden, "num_heads": max(2, hidden // 64)}
+        c = c.with_overrides(**overrides)
     return {"hidden": c.hidden_size, "heads": c.num_heads, "layers": c.L_layers, "T": c.H_cycles, "n": c.L_cycles,
             "expansion": c.expansion, "prefix": c.prefix_len, "seq_len": c.seq_len, "vocab": c.vocab_size,
-            "mixer": c.mixer, "segments": c.halt_max_steps, "preset": CONFIGS[config_name],
-            "overrides": {"hidden_size": 128, "puzzle_emb_ndim": 128, "num_heads": 2} if quick else {}}
+            "mixer": c.mixer, "segments": c.halt_max_steps, "preset": CONFIGS[config_name], "overrides": overrides}
 
 
 class _Ours:
@@ -129,6 +130,10 @@ class _Ours:
         self.inputs = self.train_step.batch["inputs"].numpy()
         self.segments = segments
         self.parameters = self.model.num_parameters()
+        from hrm.numpy_engine import NumpyHRM
+
+        # the engine `hrm solve` picks for a few puzzles on CPU, with the same weights
+        self.numpy_model = NumpyHRM(config, {k: v.numpy() for k, v in self.model.state_dict().items()})
 
     def train(self) -> None:
         self.train_step()
@@ -138,6 +143,15 @@ class _Ours:
 
         for _ in iter_steps(self.model, self.inputs, max_segments=self.segments, adaptive=False):
             pass
+
+    def infer_numpy(self) -> None:
+        from hrm.solver import iter_steps
+
+        for _ in iter_steps(self.numpy_model, self.inputs, max_segments=self.segments, adaptive=False):
+            pass
+
+    def gemm_floor(self) -> dict:
+        return common.gemm_floor(self.train_step)
 
 
 class _NanoTRM:
@@ -263,7 +277,10 @@ def worker_main(impl: str, shape: dict, batch: int, segments: int, threads: int)
             reply({"peak_bytes": common.profiler_peak_bytes(runner.train),
                    "rss_peak_mib": _rss_peak_mib()})
             continue
-        fn = runner.train if op == "train" else runner.infer
+        if op == "floor":
+            reply(runner.gemm_floor())
+            continue
+        fn = {"train": runner.train, "infer": runner.infer, "infer_numpy": getattr(runner, "infer_numpy", None)}[op]
         started = time.perf_counter()
         fn()
         reply({"seconds": time.perf_counter() - started})
@@ -281,7 +298,7 @@ class Worker:
         python = sys.executable if impl == "ours" else str(peers_python())
         cmd = [python, str(Path(__file__).resolve()), "--worker", impl, "--shape", json.dumps(shape),
                "--batch", str(batch), "--segments", str(segments), "--threads", str(threads)]
-        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OPENBLAS_NUM_THREADS=str(threads))
         env.pop("PYTHONPATH", None)
         self.impl = impl
         self.log = open(log, "a")  # noqa: SIM115 - closed in close()
@@ -313,33 +330,52 @@ class Worker:
 # --------------------------------------------------------------------------------------------------
 
 
+def _timed_ops(impls: list[str]) -> list[tuple[str, str]]:
+    """(implementation, op) pairs timed each round: training steps, then inference (ours twice:
+    through torch, and through the numpy engine that `hrm solve` uses for a few puzzles on CPU)."""
+    pairs = [(impl, "train") for impl in impls] + [(impl, "infer") for impl in impls]
+    if "ours" in impls:
+        pairs.append(("ours", "infer_numpy"))
+    return pairs
+
+
+def _rotate(items: list, r: int) -> list:
+    return items[r % len(items):] + items[:r % len(items)]
+
+
 def compare(config_name: str, shape: dict, batch: int, segments: int, threads: int, rounds: int,
             impls: list[str], memory: bool) -> dict:
     log = peers_venv().parent / "peers_workers.log"  # the workers' stderr, outside the repository
     workers = {impl: Worker(impl, config_name, shape, batch, segments, threads, log) for impl in impls}
+    pairs = _timed_ops(impls)
     try:
         info = {impl: w.read() for impl, w in workers.items()}
-        for w in workers.values():  # warm-up: allocator, lazy init, first-call overheads
-            w.ask("train")
-            w.ask("infer")
-        times: dict[str, dict[str, list[float]]] = {impl: {"train": [], "infer": []} for impl in impls}
+        for impl, op in pairs:  # warm-up: allocator, lazy init, first-call overheads
+            workers[impl].ask(op)
+        times: dict[tuple[str, str], list[float]] = {pair: [] for pair in pairs}
         for op in ("train", "infer"):
             for r in range(rounds):
-                order = impls[r % len(impls):] + impls[:r % len(impls)]
-                for impl in order:
-                    times[impl][op].append(workers[impl].ask(op)["seconds"])
+                for impl, op_ in _rotate([p for p in pairs if p[1].startswith(op)], r):
+                    times[impl, op_].append(workers[impl].ask(op_)["seconds"])
                 print(f"  {config_name} {op} round {r + 1}/{rounds}: "
-                      + ", ".join(f"{i} {times[i][op][-1]:.3f}s" for i in impls), flush=True)
+                      + ", ".join(f"{i}{'-numpy' if o == 'infer_numpy' else ''} {times[i, o][-1]:.3f}s"
+                                  for i, o in pairs if o.startswith(op)), flush=True)
         mem = {impl: w.ask("memory") for impl, w in workers.items()} if memory else {}
+        floor = workers["ours"].ask("floor") if "ours" in workers else None
     finally:
         for w in workers.values():
             w.close()
+    return _summarise(config_name, shape, batch, segments, threads, rounds, impls, info, times, mem, floor)
+
+
+def _summarise(config_name: str, shape: dict, batch: int, segments: int, threads: int, rounds: int,
+               impls: list[str], info: dict, times: dict, mem: dict, floor: dict | None) -> dict:
     result: dict = {"config": config_name, "shape": shape, "batch": batch, "inference_segments": segments,
                     "threads": threads, "rounds": rounds, "impls": {}}
-    ours = {op: common.median(times["ours"][op]) for op in ("train", "infer")} if "ours" in impls else None
+    ours = {op: common.median(times["ours", op]) for op in ("train", "infer")} if "ours" in impls else None
     for impl in impls:
         entry = {"parameters": info[impl]["parameters"], "torch": info[impl]["torch"],
-                 "train": common.summarize(times[impl]["train"]), "infer": common.summarize(times[impl]["infer"])}
+                 "train": common.summarize(times[impl, "train"]), "infer": common.summarize(times[impl, "infer"])}
         entry["train_examples_segments_per_s"] = batch / entry["train"]["median_s"]
         entry["infer_puzzles_per_s"] = batch / entry["infer"]["median_s"]
         if impl in mem:
@@ -349,15 +385,62 @@ def compare(config_name: str, shape: dict, batch: int, segments: int, threads: i
             # per-round ratios too: each round's peer time over ours in the same round
             entry["train_speedup_ours_vs_this"] = entry["train"]["median_s"] / ours["train"]
             entry["infer_speedup_ours_vs_this"] = entry["infer"]["median_s"] / ours["infer"]
-            entry["train_round_ratios"] = [round(t / o, 3) for t, o in zip(times[impl]["train"], times["ours"]["train"],
+            entry["train_round_ratios"] = [round(t / o, 3) for t, o in zip(times[impl, "train"], times["ours", "train"],
                                                                             strict=True)]
         result["impls"][impl] = entry
+    if ours is None:
+        return result
+    numpy_infer = common.summarize(times["ours", "infer_numpy"])
+    result["ours_numpy_engine_infer"] = numpy_infer
+    for impl in impls:
+        result["impls"][impl]["infer_speedup_ours_numpy_vs_this"] = (
+            result["impls"][impl]["infer"]["median_s"] / numpy_infer["median_s"])
+    if floor is not None:
+        peers = [i for i in impls if i != "ours"]
+        fastest_peer = min((result["impls"][i]["train"]["median_s"] for i in peers), default=None)
+        floor["our_step_over_floor"] = ours["train"] / floor["floor_s"]
+        if fastest_peer is not None:
+            # the largest speed-up over the faster peer that this arithmetic allows on this core
+            floor["fastest_peer_over_floor"] = fastest_peer / floor["floor_s"]
+            floor["step_needed_for_1_5x_s"] = fastest_peer / 1.5
+        result["gemm_floor"] = floor
     return result
+
+
+def _report(results: list[dict], segments: int) -> str:
+    rows, floors = [], []
+    for res in results:
+        for impl, e in res["impls"].items():
+            rows.append({"config": res["config"], "impl": impl, "params": e["parameters"],
+                         "train_s": e["train"]["median_s"], "train_ratio": e.get("train_speedup_ours_vs_this"),
+                         "infer_s": e["infer"]["median_s"], "infer_ratio": e.get("infer_speedup_ours_vs_this"),
+                         "numpy_ratio": e.get("infer_speedup_ours_numpy_vs_this"),
+                         "peak": e.get("train_peak_alloc_mib")})
+        if "ours_numpy_engine_infer" in res:
+            rows.append({"config": res["config"], "impl": "ours, numpy engine",
+                         "infer_s": res["ours_numpy_engine_infer"]["median_s"]})
+        if "gemm_floor" in res:
+            f = res["gemm_floor"]
+            floors.append({"config": res["config"], "floor": f["floor_s"], "gflops": f["floor_gflops"],
+                           "ours": f["our_step_over_floor"], "peer": f.get("fastest_peer_over_floor"),
+                           "needed": f.get("step_needed_for_1_5x_s")})
+    text = common.table(rows, [("config", "config"), ("impl", "implementation"), ("params", "params"),
+                               ("train_s", "train step s"), ("train_ratio", "ours x faster"),
+                               ("infer_s", f"infer {segments} seg s"), ("infer_ratio", "ours x faster"),
+                               ("numpy_ratio", "ours-numpy x faster"), ("peak", "step alloc peak MiB")])
+    if floors:
+        text += "\n\nGEMM floor of one training step (its matmuls alone, fastest BLAS here):\n"
+        text += common.table(floors, [("config", "config"), ("floor", "floor s"), ("gflops", "GEMM GFLOP/s"),
+                                      ("ours", "our step / floor"), ("peer", "faster peer / floor"),
+                                      ("needed", "step for 1.5x peer s")])
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="hidden 128 and 2 rounds (a smoke run)")
+    parser.add_argument("--hidden", type=int, default=0,
+                        help="model width for every implementation (default: the preset's 512; 128 with --quick)")
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--impls", nargs="*", default=IMPLS, choices=IMPLS)
     parser.add_argument("--batch", type=int, default=4, help="examples per step and per inference batch")
@@ -381,23 +464,13 @@ def main() -> None:
           f"{args.threads} thread(s), {rounds} rounds", flush=True)
     results = []
     for config_name in args.configs:
-        shape = model_shape(config_name, args.quick)
+        shape = model_shape(config_name, args.hidden or (128 if args.quick else 512))
         results.append(compare(config_name, shape, args.batch, args.segments, args.threads, rounds, args.impls,
                                memory=not args.no_memory))
 
-    rows = []
-    for res in results:
-        for impl, e in res["impls"].items():
-            rows.append({"config": res["config"], "impl": impl, "params": e["parameters"],
-                         "train_s": e["train"]["median_s"], "train_ratio": e.get("train_speedup_ours_vs_this"),
-                         "infer_s": e["infer"]["median_s"], "infer_ratio": e.get("infer_speedup_ours_vs_this"),
-                         "peak": e.get("train_peak_alloc_mib")})
     print()
-    print(common.table(rows, [("config", "config"), ("impl", "implementation"), ("params", "params"),
-                              ("train_s", "train step s"), ("train_ratio", "ours x faster"),
-                              ("infer_s", f"infer {args.segments} seg s"), ("infer_ratio", "ours x faster"),
-                              ("peak", "step alloc peak MiB")]))
-    name = "peers_quick" if args.quick else "peers"
+    print(_report(results, args.segments))
+    name = "peers_quick" if args.quick else "peers" if args.hidden in (0, 512) else f"peers_h{args.hidden}"
     path = common.write_results(name, {"quick": args.quick, "peer_versions": peer_versions(), "results": results},
                                 started_load)
     print(f"\nwrote {path.relative_to(common.REPO)}")

@@ -173,6 +173,77 @@ def count_flops(fn: Callable[[], Any]) -> int:
     return int(counter.get_total_flops())
 
 
+def _gemm_key(func: Any, args: tuple) -> tuple | None:
+    """(kind, operand shapes, which operands are transposed views) of one aten GEMM call, or None."""
+    import torch
+
+    aten = torch.ops.aten
+    if func in (aten.mm.default, aten.addmm.default):
+        a, b = args[-2], args[-1]
+        transposed = tuple(t.dim() == 2 and t.stride(0) == 1 and t.stride(1) != 1 for t in (a, b))
+        return ("mm", tuple(a.shape), tuple(b.shape), transposed)
+    if func in (aten.bmm.default, aten.baddbmm.default):
+        a, b = args[-2], args[-1]
+        return ("bmm", tuple(a.shape), tuple(b.shape), (False, False))
+    return None
+
+
+def _gemm_operands(key: tuple) -> tuple[Any, Any]:
+    """Fresh fp32 operands with the recorded shapes and layouts (a transposed operand is a .T view)."""
+    import torch
+
+    _, shape_a, shape_b, transposed = key
+    made = []
+    for shape, t in zip((shape_a, shape_b), transposed, strict=True):
+        made.append(torch.randn(*reversed(shape)).T if t else torch.randn(*shape))
+    return made[0], made[1]
+
+
+def gemm_floor(fn: Callable[[], Any], repeats: int = 7) -> dict[str, Any]:
+    """What fn's matrix multiplications alone cost on this machine with the fastest BLAS at hand.
+
+    Every GEMM fn issues (aten mm/addmm/bmm/baddbmm, forward and backward) is recorded with its shapes
+    and operand layouts by a dispatch mode; each distinct one is then timed in isolation, as torch runs
+    it (MKL) and as numpy runs it (OpenBLAS), and the faster median counts. The sum over all calls is
+    the time a step would take if everything but its GEMMs were free: a floor for any implementation
+    that does the same arithmetic on this core. Attention kernels are not GEMM calls here and are left
+    out, which only lowers the floor.
+    """
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    calls: dict[tuple, int] = {}
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            key = _gemm_key(func, args)
+            if key is not None:
+                calls[key] = calls.get(key, 0) + 1
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        fn()
+    total = {"torch": 0.0, "numpy": 0.0, "best": 0.0}
+    flops = 0
+    for key, count in calls.items():
+        a, b = _gemm_operands(key)
+        seconds = {"torch": time_runs(lambda a=a, b=b: torch.matmul(a, b), repeats)["median_s"]}
+        if key[0] == "mm":
+            an, bn = a.numpy(), b.numpy()
+            seconds["numpy"] = time_runs(lambda an=an, bn=bn: an @ bn, repeats)["median_s"]
+        else:
+            seconds["numpy"] = seconds["torch"]
+        for name in ("torch", "numpy"):
+            total[name] += count * seconds[name]
+        total["best"] += count * min(seconds.values())
+        m_k_n = (*key[1][-2:], key[2][-1])
+        batch = key[1][0] if key[0] == "bmm" else 1
+        flops += count * 2 * batch * m_k_n[0] * m_k_n[1] * m_k_n[2]
+    return {"gemm_calls": sum(calls.values()), "distinct_shapes": len(calls), "gemm_flops": flops,
+            "torch_mkl_s": total["torch"], "numpy_openblas_s": total["numpy"], "floor_s": total["best"],
+            "floor_gflops": flops / total["best"] / 1e9 if total["best"] else None}
+
+
 def mfu(flops_per_step: float, seconds_per_step: float, peak_tflops: float | None) -> float | None:
     """Model FLOP utilisation: achieved FLOP/s over the card's dense bf16 peak."""
     if not peak_tflops or seconds_per_step <= 0:

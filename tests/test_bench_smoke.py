@@ -72,3 +72,19 @@ def test_results_carry_machine_and_load(tmp_path, monkeypatch):
     assert len(doc["load_average_end"]) == 3 and doc["machine"]["torch"]
     assert common.bf16_peak_tflops("NVIDIA H100 80GB HBM3") == 989.4
     assert common.bf16_peak_tflops("NVIDIA H100 PCIe") == 756.0
+
+
+def test_gemm_floor_records_every_matmul_of_the_step():
+    """The floor times exactly the step's GEMMs: their FLOPs equal FlopCounterMode's count for a model
+    whose every FLOP is a matmul (TRM's MLP mixer), and the floor is positive and finite."""
+    import common
+    from bench_train_throughput import TrainStep
+
+    from hrm.config import get_preset
+
+    config = get_preset("trm-sudoku-tiny").with_overrides(L_cycles=2, H_cycles=2)
+    step = TrainStep(config, batch_size=2)
+    floor = common.gemm_floor(step, repeats=1)
+    assert floor["gemm_flops"] == common.count_flops(step)
+    assert floor["gemm_calls"] > floor["distinct_shapes"] > 0
+    assert 0 < floor["floor_s"] <= min(floor["torch_mkl_s"], floor["numpy_openblas_s"])
