@@ -4,6 +4,12 @@ Same machine, same torch, same thread count, same configuration and batch, measu
 
     python bench/bench_peers.py --quick      # hidden 128, 2 rounds: a smoke run (minutes)
     python bench/bench_peers.py              # the matched 5M/7M Sudoku configurations, 5 rounds
+    python bench/bench_peers.py --hidden 64 --batch 16   # the same blocks at a CPU-scale width
+
+After the timed rounds our worker measures the GEMM floor of its training step (common.gemm_floor:
+the step's matmuls alone, each timed in isolation on the faster of MKL and OpenBLAS), the least any
+implementation of this arithmetic can take on this core; the report sets the peers' times against it.
+Our inference is timed twice: through torch and through the numpy engine `hrm solve` uses on CPU.
 
 The peers live in their own virtualenv, created on first use outside the repository (default
 ~/.cache/hrm-bench/peers-venv, or $HRM_PEERS_VENV): `pip install torch==2.13.0` first (the CPU build
