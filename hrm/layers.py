@@ -78,17 +78,19 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("sin", emb.sin(), persistent=False)
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)
-
-
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x: [B, S, H, D]; cos/sin: [S, D]. Rotation in fp32."""
+    """Rotate-half RoPE: x * cos + rotate_half(x) * sin, in fp32. x: [B, S, ..., D]; cos/sin: [S, D].
+
+    rotate_half(x) = [-x2, x1] is written as [x2, x1] * [-1, 1]: the sign moves onto the small sin
+    table, which saves a pass over x and gives the same bits.
+    """
     dtype = x.dtype
     x = x.float()
-    cos, sin = cos[:, None, :], sin[:, None, :]
-    return (x * cos + _rotate_half(x) * sin).to(dtype)
+    x1, x2 = x.chunk(2, dim=-1)
+    sin1, sin2 = sin.chunk(2, dim=-1)
+    table_shape = (cos.shape[0], *[1] * (x.dim() - 3), cos.shape[-1])  # broadcast over the dims between S and D
+    cos, signed_sin = cos.view(table_shape), torch.cat((-sin1, sin2), dim=-1).view(table_shape)
+    return (x * cos + torch.cat((x2, x1), dim=-1) * signed_sin).to(dtype)
 
 
 class Attention(nn.Module):
@@ -103,9 +105,10 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         batch, seq, _ = x.shape
         qkv = self.qkv_proj(x).view(batch, seq, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.unbind(dim=2)  # each [B, S, H, D]
+        qk, v = qkv[:, :, :2], qkv[:, :, 2]
         if rope is not None:
-            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+            qk = apply_rope(qk, *rope)  # q and k rotated in one pass
+        q, k = qk.unbind(dim=2)  # each [B, S, H, D]
         out = attention(q, k, v, self.backend)
         return self.o_proj(out.reshape(batch, seq, -1))
 

@@ -50,3 +50,18 @@ def test_rope_scores_depend_only_on_relative_position():
     assert score(5, 2) == pytest.approx(score(30, 27), rel=1e-4, abs=1e-4)
     assert score(0, 0) == pytest.approx(float((q[0, 0, 0] * k[0, 0, 0]).sum()), rel=1e-5)  # position 0: identity
     torch.testing.assert_close(rq.norm(dim=-1), q.norm(dim=-1))  # a rotation keeps lengths
+
+
+def test_rope_equals_the_rotate_half_formula_and_rotates_stacked_q_and_k_alike():
+    """apply_rope folds rotate_half's sign into the sin table and rotates q and k in one call; both must
+    give exactly the bits of x * cos + [-x2, x1] * sin applied to each tensor on its own."""
+    rope = RotaryEmbedding(dim=16, max_len=17, base=10000.0)
+    q, k, _ = _qkv()
+
+    def textbook(x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x.chunk(2, dim=-1)
+        return x * rope.cos[:, None, :] + torch.cat((-x2, x1), dim=-1) * rope.sin[:, None, :]
+
+    assert torch.equal(apply_rope(q, rope.cos, rope.sin), textbook(q))
+    stacked = apply_rope(torch.stack((q, k), dim=2), rope.cos, rope.sin)   # [B, S, 2, H, D]
+    assert torch.equal(stacked[:, :, 0], textbook(q)) and torch.equal(stacked[:, :, 1], textbook(k))
