@@ -204,7 +204,8 @@ def gemm_floor(fn: Callable[[], Any], repeats: int = 7) -> dict[str, Any]:
 
     Every GEMM fn issues (aten mm/addmm/bmm/baddbmm, forward and backward) is recorded with its shapes
     and operand layouts by a dispatch mode; each distinct one is then timed in isolation, as torch runs
-    it (MKL) and as numpy runs it (OpenBLAS), and the faster median counts. The sum over all calls is
+    it (MKL) and as numpy runs it (OpenBLAS), and the fastest run of either counts (a floor is what the
+    core can do; the other processes on a shared machine only ever add time). The sum over all calls is
     the time a step would take if everything but its GEMMs were free: a floor for any implementation
     that does the same arithmetic on this core. Attention kernels are not GEMM calls here and are left
     out, which only lowers the floor.
@@ -227,10 +228,10 @@ def gemm_floor(fn: Callable[[], Any], repeats: int = 7) -> dict[str, Any]:
     flops = 0
     for key, count in calls.items():
         a, b = _gemm_operands(key)
-        seconds = {"torch": time_runs(lambda a=a, b=b: torch.matmul(a, b), repeats)["median_s"]}
+        seconds = {"torch": time_runs(lambda a=a, b=b: torch.matmul(a, b), repeats)["min_s"]}
         if key[0] == "mm":
             an, bn = a.numpy(), b.numpy()
-            seconds["numpy"] = time_runs(lambda an=an, bn=bn: an @ bn, repeats)["median_s"]
+            seconds["numpy"] = time_runs(lambda an=an, bn=bn: an @ bn, repeats)["min_s"]
         else:
             seconds["numpy"] = seconds["torch"]
         for name in ("torch", "numpy"):
