@@ -212,12 +212,17 @@ def make_task(walls: np.ndarray, rng: np.random.Generator, spec: MazeSpec) -> Ma
     pick = int(rng.integers(counts.sum()))
     i = int(np.searchsorted(np.cumsum(counts), pick, side="right"))
     goal = int(np.flatnonzero(in_range[i])[pick - (int(counts[:i].sum()))])
+    return _solved_sample(walls, int(sources[i]), goal, layout_hash(walls))
+
+
+def _solved_sample(walls: np.ndarray, start: int, goal: int, digest: str) -> MazeSample:
+    """The maze with S at flat cell `start` and G at `goal`, and its shortest-path answer."""
     question = np.where(walls, WALL, OPEN).astype(np.uint8).reshape(-1)
-    question[sources[i]], question[goal] = START, GOAL
+    question[start], question[goal] = START, GOAL
     question = question.reshape(walls.shape)
     answer = shortest_path_solution(question).astype(np.uint8)
     moves = int(np.count_nonzero(answer == 5)) + 1
-    return MazeSample(question, answer, moves, layout_hash(walls))
+    return MazeSample(question, answer, moves, digest)
 
 
 def _chunk_job(args: tuple[int, int, MazeSpec]) -> list[MazeSample]:
@@ -305,12 +310,8 @@ def generate_perfect_mazes(count: int, seed: int, side: int = 11, min_moves: int
         digest = layout_hash(walls)
         rooms = np.flatnonzero(~walls.reshape(-1))
         start, goal = (int(x) for x in rng.choice(rooms, size=2, replace=False))
-        question = np.where(walls, WALL, OPEN).astype(np.uint8).reshape(-1)
-        question[start], question[goal] = START, GOAL
-        question = question.reshape(side, side)
-        answer = shortest_path_solution(question).astype(np.uint8)
-        moves = int(np.count_nonzero(answer == 5)) + 1
-        if moves >= min_moves and digest not in seen:   # every layout once, so splits never share one
+        sample = _solved_sample(walls, start, goal, digest)
+        if sample.moves >= min_moves and digest not in seen:   # every layout once, so splits never share one
             seen.add(digest)
-            found.append(MazeSample(question, answer, moves, digest))
+            found.append(sample)
     return found

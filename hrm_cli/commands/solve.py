@@ -74,14 +74,15 @@ def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: AN
         printer.result(Text(f"# {solution.puzzle.name or index + 1}", style="bold"))
     if task.name == "arc" and printer.verbose:
         printer.result(arc_demos(solution.puzzle))
-    if solution.submission is not None and len(solution.candidates) > 1:
+    two_submitted = solution.submission is not None and len(solution.candidates) > 1   # ARC's pass@2
+    if two_submitted:
         printer.result(arc_submissions(solution.puzzle, solution.candidates[:2], solution.submission, status))
     else:
         printer.result(side_by_side(task.name, solution.puzzle, solution.answer, title))
     line = Text()
-    if status == "solved" and solution.submission is not None and len(solution.candidates) > 1:
-        line.append(f"✓ solved: submitted answer {solution.submission + 1} of "
-                    f"{min(2, len(solution.candidates))} matches the known output", style="bold green")
+    if status == "solved" and two_submitted:
+        line.append(f"✓ solved: submitted answer {solution.submission + 1} of 2 matches the known output",
+                    style="bold green")
     elif status == "solved":
         line.append("✓ solved and verified", style="bold green")
     elif status == "rejected":
