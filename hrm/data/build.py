@@ -8,6 +8,7 @@ optional callback `progress(stage, done, total)`; the library never draws anythi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import math
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hrm.data import maze_gen, sudoku_gen
+from hrm.data import maze_gen, sudoku_gen, sudoku_grade
 from hrm.data.format import (
     BLANK_IDENTIFIER,
     DatasetMetadata,
@@ -251,6 +252,87 @@ def build_sudoku_easy(ctx: BuildContext) -> None:
         _finish_sudoku(ctx, split)
 
 
+def _generated_records(made: list[sudoku_gen.Generated], source: str) -> SudokuRecords:
+    questions = np.stack([m.question for m in made]).astype(np.uint8)
+    answers = np.stack([m.solution for m in made]).astype(np.uint8)
+    return SudokuRecords(questions, answers, np.array([m.rating for m in made], dtype=np.int32), source)
+
+
+def build_sudoku_published(ctx: BuildContext) -> None:
+    """Generated puzzles with the givens of published ones (17-36), every grade; train and test come from
+    disjoint seed streams."""
+    for name, stream in (("train", 1), ("test", 2)):
+        count = ctx.limited(ctx.spec.extra[name])
+        made = sudoku_gen.published_many(
+            count, int(np.random.SeedSequence([ctx.options.seed, stream]).generate_state(1)[0]),
+            workers=ctx.options.workers, progress=lambda done, total, n=name: ctx.progress(f"{n} puzzles", done, total))
+        records = _generated_records(made, "published")
+        if name == "train":
+            records = excluding_variants(records, grade_fingerprints(ctx.limited(GRADE_TEST_SIZE), ctx.options.workers))
+        split = ctx.writer.split(name, 81)
+        write_sudoku_split(ctx, split, records,
+                           ctx.num_aug if name == "train" else 0, ctx.rng(stream + 10), f"{name} puzzles")
+        _finish_sudoku(ctx, split)
+
+
+GRADE_TEST_SIZE = 1000
+G1_GIVENS = (26, 41)          # newspapers' easy and medium puzzles: 40-55 blanks
+
+
+def _graded_job(args: tuple[int, int]) -> list[tuple[sudoku_gen.Generated, int]]:
+    seed, count = args
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        made = sudoku_gen.published_puzzle(rng)
+        level = sudoku_grade.grade(made.question).level
+        if level == 1:
+            target = int(rng.integers(G1_GIVENS[0], G1_GIVENS[1] + 1))
+            made = replace(made, question=sudoku_gen.add_givens(made.question, made.solution, rng, target))
+            if np.count_nonzero(made.question) < G1_GIVENS[0]:
+                continue
+        out.append((made, level))
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def sudoku_grade_sets(size: int = GRADE_TEST_SIZE, workers: int = 1) -> dict[int, SudokuRecords]:
+    """`size` puzzles of each human grade 1-3 (hrm.data.sudoku_grade), generated from EVAL_SEED, so no
+    training build (seeded from --seed streams) draws them; grade 1 with 40-55 blanks."""
+    found: dict[int, list[sudoku_gen.Generated]] = {1: [], 2: [], 3: []}
+    chunk, index = 64, 0
+    with contextlib.ExitStack() as stack:
+        mapper = map if workers <= 1 else stack.enter_context(sudoku_gen.process_pool(workers)).imap
+        while any(len(v) < size for v in found.values()):
+            jobs = [(int(np.random.SeedSequence([EVAL_SEED, 7, index + i]).generate_state(1)[0]), chunk)
+                    for i in range(max(1, workers) * 4)]
+            index += len(jobs)
+            for batch in mapper(_graded_job, jobs):
+                for made, level in batch:
+                    if level in found and len(found[level]) < size:
+                        found[level].append(made)
+    return {level: _generated_records(made, f"grade{level}") for level, made in found.items()}
+
+
+def grade_fingerprints(size: int = GRADE_TEST_SIZE, workers: int = 1) -> set[str]:
+    """Fingerprints of every puzzle of the three grade test sets."""
+    return {sudoku_gen.fingerprint(q) for records in sudoku_grade_sets(size, workers).values()
+            for q in records.questions}
+
+
+def excluding_variants(records: SudokuRecords, fingerprints: set[str]) -> SudokuRecords:
+    """The records minus any puzzle that may be a symmetry variant of one with these fingerprints."""
+    keep = np.array([sudoku_gen.fingerprint(q) not in fingerprints for q in records.questions], dtype=bool)
+    return records.take(keep)
+
+
+def _sudoku_grade_set(level: int) -> Callable[[BuildContext], None]:
+    def build(ctx: BuildContext) -> None:
+        size = ctx.limited(GRADE_TEST_SIZE)
+        _sudoku_test_split(ctx, sudoku_grade_sets(size, ctx.options.workers)[level])
+    return build
+
+
 def _sudoku_eval_only(attribute: str) -> Callable[[BuildContext], None]:
     def build(ctx: BuildContext) -> None:
         _sudoku_test_split(ctx, getattr(sudoku_eval_sets(), attribute))
@@ -476,6 +558,14 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
           BOTH, 0, build_sudoku_hard_full),
     _spec("sudoku-easy", "sudoku", "solved grids with 10-30 blanks: 10,000 train (x4 shuffles), 1,000 test",
           BOTH, 3, build_sudoku_easy, train=10_000, test=1_000),
+    _spec("sudoku-published", "sudoku", "generated puzzles like published ones (17-36 givens, every grade): "
+          "20,000 train (x4 shuffles), 1,000 test", BOTH, 3, build_sudoku_published, train=20_000, test=1_000),
+    _spec("sudoku-g1", "sudoku", "eval only: 1,000 generated puzzles solved by singles alone, 40-55 blanks",
+          TEST, 0, _sudoku_grade_set(1)),
+    _spec("sudoku-g2", "sudoku", "eval only: 1,000 generated puzzles that need pairs, pointing or box-line",
+          TEST, 0, _sudoku_grade_set(2)),
+    _spec("sudoku-g3", "sudoku", "eval only: 1,000 generated puzzles that need fish, wings or chains",
+          TEST, 0, _sudoku_grade_set(3)),
     _spec("sudoku-magictour", "sudoku", "eval only: magictour top1465", TEST, 0, _sudoku_eval_only("magictour")),
     _spec("sudoku-forum1106", "sudoku", "eval only: forum hardest 1106 minus puzzles also in puzzles5",
           TEST, 0, _sudoku_eval_only("forum1106")),

@@ -14,6 +14,8 @@ milliseconds to tens of milliseconds; bulk work is spread over processes (see `m
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import multiprocessing
 import multiprocessing.pool
 import signal
@@ -240,9 +242,39 @@ def remove_clues(solution: np.ndarray, rng: np.random.Generator, keep_at_least: 
             break
         value = puzzle[cell]
         puzzle[cell] = 0
-        if count_solutions(puzzle) != 1:
+        if _solvable_without(puzzle, int(cell), int(value)):
             puzzle[cell] = value
     return puzzle.reshape(SIZE, SIZE)
+
+
+def remove_symmetric_clues(solution: np.ndarray, rng: np.random.Generator, keep_at_least: int = 17) -> np.ndarray:
+    """As `remove_clues`, but cells go in pairs symmetric about the centre, as most published puzzles
+    are laid out: the givens keep 180-degree rotational symmetry."""
+    puzzle = np.asarray(solution).reshape(CELLS).copy()
+    for cell in rng.permutation(CELLS // 2 + 1):
+        pair = sorted({int(cell), CELLS - 1 - int(cell)})
+        if np.count_nonzero(puzzle) - len(pair) < keep_at_least:
+            break
+        values = puzzle[pair].copy()
+        puzzle[pair] = 0
+        if count_solutions(puzzle) != 1:
+            puzzle[pair] = values
+    return puzzle.reshape(SIZE, SIZE)
+
+
+def _solvable_without(values: np.ndarray, cell: int, value: int) -> bool:
+    """Whether the grid has a solution with `value` not at `cell`: for a unique puzzle whose `cell` was
+    just blanked, exactly the test for a second solution (one search for one solution, not two)."""
+    cands, queue = _initial_candidates([int(v) for v in values])
+    cands[cell] &= ~(1 << (value - 1))
+    if not cands[cell]:
+        return False
+    if not cands[cell] & (cands[cell] - 1):
+        queue.append(cell)
+    search = _Search(1)
+    if _propagate(cands, queue, ALL_UNITS):
+        search.run(cands)
+    return bool(search.solutions)
 
 
 @dataclass
@@ -376,3 +408,88 @@ def mutate_many(questions: np.ndarray, solutions: np.ndarray, count: int, seed: 
             if progress:
                 progress(len(results), count)
     return results
+
+
+# ----------------------------------------------------------------------------------------------------
+# Puzzles like the ones people publish: 17-36 givens, every grade
+
+
+PUBLISHED_MAX_GIVENS = 36     # newspapers print 22-36 givens (40-59 blanks); minimal puzzles have 20-27
+MINIMAL_SHARE = 0.35          # share of puzzles kept minimal (the hardest a random solution grid gives)
+
+
+def minimal_puzzle(rng: np.random.Generator) -> Generated:
+    """A random minimal puzzle: a random solution grid with clues removed while the answer stays unique."""
+    solution = random_solution(rng)
+    question = remove_clues(solution, rng)
+    return Generated(question, solution, rate(question))
+
+
+def add_givens(question: np.ndarray, solution: np.ndarray, rng: np.random.Generator, target: int) -> np.ndarray:
+    """`question` with random blanks filled from `solution` until it has `target` givens (a unique puzzle
+    stays unique: givens only remove solutions)."""
+    flat = np.asarray(question).reshape(CELLS).copy()
+    blanks = np.flatnonzero(flat == 0)
+    missing = max(0, target - (CELLS - len(blanks)))
+    chosen = rng.choice(blanks, size=min(missing, len(blanks)), replace=False)
+    flat[chosen] = np.asarray(solution).reshape(CELLS)[chosen]
+    return flat.reshape(SIZE, SIZE)
+
+
+def published_puzzle(rng: np.random.Generator, min_rating: int = 0, max_tries: int = 1000) -> Generated:
+    """A puzzle with the givens of published ones: a minimal puzzle rated `min_rating`+ dead ends, kept
+    minimal with probability MINIMAL_SHARE, else given extra clues up to a uniform count in
+    (its minimal count, PUBLISHED_MAX_GIVENS]."""
+    for _ in range(max_tries):
+        base = minimal_puzzle(rng)
+        if base.rating >= min_rating:
+            break
+    else:
+        raise HRMError(f"no minimal puzzle rated {min_rating}+ in {max_tries} tries")
+    givens = int(np.count_nonzero(base.question))
+    if rng.random() < MINIMAL_SHARE or givens >= PUBLISHED_MAX_GIVENS:
+        return base
+    question = add_givens(base.question, base.solution, rng, int(rng.integers(givens + 1, PUBLISHED_MAX_GIVENS + 1)))
+    return Generated(question, base.solution, rate(question))
+
+
+def _published_job(args: tuple[int, int, int]) -> list[Generated]:
+    seed, count, min_rating = args
+    rng = np.random.default_rng(seed)
+    return [published_puzzle(rng, min_rating) for _ in range(count)]
+
+
+def published_many(count: int, seed: int, min_rating: int = 0, workers: int = 1, chunk: int = 256,
+                   progress: Callable[[int, int], None] | None = None) -> list[Generated]:
+    """`count` published-like puzzles, deterministic for a seed whatever the number of workers."""
+    jobs = [(int(np.random.SeedSequence([seed, i]).generate_state(1)[0]), min(chunk, count - start), min_rating)
+            for i, start in enumerate(range(0, count, chunk))]
+    results: list[Generated] = []
+    with contextlib.ExitStack() as stack:
+        mapper = map if workers <= 1 else stack.enter_context(process_pool(workers)).imap
+        for batch in mapper(_published_job, jobs):
+            results.extend(batch)
+            if progress:
+                progress(len(results), count)
+    return results
+
+
+def fingerprint(question: np.ndarray | Sequence[int] | str) -> str:
+    """A digest that every symmetry variant of a puzzle shares (transpose, band/stack and row/column
+    permutations, digit relabelling): equal puzzles up to those maps always have equal fingerprints, so
+    a training puzzle whose fingerprint differs from every test puzzle's is no variant of any of them.
+    (Different puzzles rarely collide; a collision only makes a disjointness check conservative.)"""
+    grid = np.array(_values(question), dtype=np.int64).reshape(SIZE, SIZE)
+    given = grid > 0
+    rows, cols = given.sum(1), given.sum(0)
+    boxes = given.reshape(3, 3, 3, 3).sum((1, 3))
+    r, c = np.nonzero(given)
+    digit_counts = np.bincount(grid[given], minlength=SIZE + 1)[1:]
+    same_digit = digit_counts[grid[given] - 1]
+    per_cell = [sorted(zip(a, b, boxes[r // 3, c // 3], same_digit, strict=True))
+                for a, b in ((rows[r], cols[c]), (cols[c], rows[r]))]
+    lines = sorted([sorted(rows.tolist()), sorted(cols.tolist())])
+    bands = sorted([sorted(boxes.sum(1).tolist()), sorted(boxes.sum(0).tolist())])
+    parts = (lines, bands, sorted(boxes.reshape(-1).tolist()), sorted(digit_counts.tolist()),
+             min([[tuple(int(x) for x in t) for t in cell] for cell in per_cell]))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
