@@ -38,7 +38,9 @@ def trained(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
-def test_ctrl_c_saves_a_loadable_checkpoint_and_exits_130(dataset: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_ctrl_c_saves_a_loadable_checkpoint_and_exits_130(dataset: Path, tmp_path: Path, stop: int) -> None:
+    """Ctrl-C, a kill and a closed terminal all stop at the end of a step and save."""
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HRM_NO_PROGRESS": "1", "NO_COLOR": "1"}
     command = [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--data",
@@ -52,7 +54,7 @@ def test_ctrl_c_saves_a_loadable_checkpoint_and_exits_130(dataset: Path, tmp_pat
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "training never started stepping"
             time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

@@ -11,7 +11,7 @@ are skipped, as in the reference). Per step:
 
 Every `eval_every` steps the test split is evaluated (EMA weights when the run uses EMA), the best
 checkpoint by exact accuracy and the last one are written, with resume.pt beside them. Ctrl-C (or
-SIGTERM) stops at the end of the current step, saves, and returns status "interrupted". Files in the
+SIGTERM, SIGHUP) stops at the end of the current step, saves, and returns status "interrupted". Files in the
 run directory: config.json, metrics.jsonl, last.safetensors, best.safetensors, resume.pt (rank 0 only).
 """
 
@@ -77,7 +77,7 @@ class TrainResult:
 
 
 class _StopSignal:
-    """First SIGINT/SIGTERM asks for a clean stop at the end of the step; a second SIGINT aborts."""
+    """First SIGINT/SIGTERM/SIGHUP asks for a clean stop at the end of the step; a second SIGINT aborts."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -85,7 +85,7 @@ class _StopSignal:
 
     def __enter__(self) -> _StopSignal:
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
