@@ -1,7 +1,13 @@
 """Solve accuracy of a weights file on built test sets, judged by the verifier (Sudoku, Maze).
 
+    python bench/bench_accuracy.py                       # the shipped Sudoku weights, per human grade
     python bench/bench_accuracy.py --weights weights/sudoku.safetensors \
         --sets sudoku-easy,sudoku-hard-1k,sudoku-magictour --attempts 1,8 --limit 1000
+
+With no --sets, the Sudoku grade table: G1-G3 (sudoku-g1/g2/g3, generated from a seed no training build
+uses and graded by the techniques a human needs) and G4, the hardest public collections (17-clue,
+magictour top1465, forum hardest 1106; skipped with a note when their source folder is missing), each
+single pass (K=1) and with `hrm solve`'s defaults (K=4 views chosen by the verifier).
 
 For every set and every K in --attempts it reports: solved (the answer passes the task's verifier:
 Sudoku rules and givens; Maze a valid shortest path), exact (the answer equals the stored label),
@@ -23,12 +29,16 @@ import numpy as np
 
 from hrm.data.build import ensure_dataset
 from hrm.data.format import PuzzleDataset
+from hrm.errors import DataError
 from hrm.solver import solve
 from hrm.tasks import get_task
 from hrm.tasks.base import Puzzle
-from hrm.weights import load_model
+from hrm.weights import default_weights, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
+GRADE_SETS = {"sudoku-g1": "G1 singles", "sudoku-g2": "G2 pairs, pointing, box-line",
+              "sudoku-g3": "G3 fish, wings, chains", "sudoku-17clue": "G4 17-clue (2,000)",
+              "sudoku-magictour": "G4 magictour top1465", "sudoku-forum1106": "G4 forum hardest 1106"}
 
 
 def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[Puzzle]:  # noqa: ANN001
@@ -46,9 +56,11 @@ def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[
     return puzzles
 
 
-def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int, adaptive: bool) -> dict:  # noqa: ANN001
+def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int, adaptive: bool,  # noqa: ANN001
+            max_segments: int | None = None) -> dict:
     started = time.perf_counter()
-    solutions = solve(loaded, task, puzzles, attempts=attempts, batch_size=batch_size, adaptive=adaptive)
+    solutions = solve(loaded, task, puzzles, attempts=attempts, batch_size=batch_size, adaptive=adaptive,
+                      max_segments=max_segments)
     seconds = time.perf_counter() - started
     solved = sum(s.verified for s in solutions)
     exact = sum(bool(np.array_equal(s.answer, s.puzzle.solution)) for s in solutions)
@@ -59,9 +71,10 @@ def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", required=True)
-    parser.add_argument("--sets", required=True, help="comma-separated dataset names or folders")
-    parser.add_argument("--attempts", default="1", help="comma-separated K values, e.g. 1,8")
+    parser.add_argument("--weights", default=None, help="default: the shipped Sudoku weights")
+    parser.add_argument("--sets", default=",".join(GRADE_SETS), help="comma-separated dataset names or folders")
+    parser.add_argument("--attempts", default="1,4", help="comma-separated K values, e.g. 1,8")
+    parser.add_argument("--max-segments", type=int, default=None, help="default: the model's Mmax")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="auto")
@@ -69,25 +82,45 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
+    args.weights = args.weights or str(default_weights("sudoku"))
     loaded = load_model(args.weights, None, args.device)
     task = get_task(loaded.task_name)
     rows = []
     for name in args.sets.split(","):
-        root = Path(name) if Path(name).is_dir() else ensure_dataset(name)
+        try:
+            root = Path(name) if Path(name).is_dir() else ensure_dataset(name)
+        except DataError as exc:
+            print(f"{name:<22} skipped: {exc}", flush=True)
+            continue
         puzzles = puzzles_from_split(PuzzleDataset.load(root, "test"), task, args.limit)
         for k in (int(x) for x in args.attempts.split(",")):
-            row = {"set": root.name, **measure(loaded, task, puzzles, k, args.batch_size, not args.fixed)}
+            row = {"set": root.name, **measure(loaded, task, puzzles, k, args.batch_size, not args.fixed,
+                                               args.max_segments)}
             rows.append(row)
             print(f"{row['set']:<22} K={k:<3} solved {100 * row['solved']:6.2f}%  exact {100 * row['exact']:6.2f}%  "
                   f"segments {row['mean_segments']:5.2f}  {row['ms_per_puzzle']:8.1f} ms/puzzle  "
                   f"({row['puzzles']} puzzles)", flush=True)
+    print_table(rows)
     record = {"weights": args.weights, "device": str(loaded.device), "adaptive": not args.fixed,
+              "max_segments": args.max_segments,
               "machine": f"{platform.machine()} {os.cpu_count()} cpus", "load_average": os.getloadavg(),
               "results": rows}
     out = Path(args.out) if args.out else RESULTS / f"accuracy_{Path(args.weights).stem}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {out}")
+
+
+def print_table(rows: list[dict]) -> None:
+    """The README's table: one line per set, solved % for each K."""
+    ks = sorted({row["attempts"] for row in rows})
+    print("\n| set | puzzles | " + " | ".join(f"K={k}" for k in ks) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in ks) + " |")
+    for name in dict.fromkeys(row["set"] for row in rows):
+        mine = {row["attempts"]: row for row in rows if row["set"] == name}
+        cells = [f"{100 * mine[k]['solved']:.1f}%" if k in mine else "-" for k in ks]
+        label = GRADE_SETS.get(name, name)
+        print(f"| {label} | {next(iter(mine.values()))['puzzles']} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

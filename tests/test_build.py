@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hrm.data import build
 from hrm.data.build import BuildOptions, build_dataset, ensure_dataset, sudoku_eval_sets
 from hrm.data.format import PuzzleDataset, read_identifiers
 from hrm.data.sources import read_maze_csv, read_sudoku_source
@@ -180,16 +181,17 @@ def test_arc_build_is_deterministic_whatever_the_workers(arc1, tmp_path) -> None
     assert PuzzleDataset.load(again, "train").content_hash == PuzzleDataset.load(arc1, "train").content_hash
 
 
-def test_interrupted_build_leaves_nothing_and_ensure_builds_once(tmp_path) -> None:
+def test_interrupted_build_leaves_nothing_and_ensure_builds_once(tmp_path, monkeypatch) -> None:
     def interrupt(stage: str, done: int, total: int | None) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         build_dataset("maze-easy", tmp_path / "x", BuildOptions(limit=2), interrupt)
     assert list(tmp_path.iterdir()) == []
-    path = ensure_dataset("sudoku-magictour", root=tmp_path)
+    monkeypatch.setattr(build, "GRADE_TEST_SIZE", 3)     # a generated set: no source folder needed
+    path = ensure_dataset("sudoku-g2", root=tmp_path)
     stamp = (path / "test" / "dataset.json").stat().st_mtime_ns
-    assert ensure_dataset("sudoku-magictour", root=tmp_path) == path
+    assert ensure_dataset("sudoku-g2", root=tmp_path) == path
     assert (path / "test" / "dataset.json").stat().st_mtime_ns == stamp
 
 
