@@ -62,6 +62,22 @@ def default_weights(task: str) -> Path:
     return folder / file
 
 
+def resolve_weights(weights: str | Path) -> Path:
+    """A weights file from what a user typed: a file; a run folder (its best.safetensors); or the name of
+    a shipped model (`sudoku-hrm-cpu`, with or without .safetensors). Anything else is returned as given,
+    for the loader to report as missing."""
+    path = Path(weights)
+    if path.is_dir() and (path / "best.safetensors").is_file():
+        return path / "best.safetensors"
+    if path.exists() or path.parent != Path("."):
+        return path
+    for name in (path.name, f"{path.name}.safetensors"):
+        shipped = weights_dir() / name
+        if shipped.is_file():
+            return shipped
+    return path
+
+
 ENGINES = ("auto", "torch", "numpy")
 SMALL_JOB = 16  # puzzles; past this a batched torch forward (and a GPU, when there is one) pays for its import
 # parameters x sequence length: above this the numpy forward (one BLAS thread, no fused attention) costs
@@ -115,7 +131,7 @@ def load_model(weights: str | Path | None = None, task: str | None = None, devic
             raise WeightsError("no weights given and no task to pick shipped weights for")
         path = default_weights(task)
     else:
-        path = Path(weights)
+        path = resolve_weights(weights)
     if engine == "numpy":
         from hrm.numpy_engine import NumpyHRM
 

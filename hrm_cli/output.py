@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+WEIGHTS_HELP = "Weights file, run folder or shipped model name (default: the shipped model)."
+
 
 @dataclass
 class Printer:

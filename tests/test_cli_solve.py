@@ -155,3 +155,22 @@ def test_an_arc_task_the_model_never_saw_is_flagged(capsys, monkeypatch, tmp_pat
     unseen = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / "66e6c45b.json"), "-w", str(weights))
     assert "not trained on ARC task" not in seen.err
     assert "not trained on ARC task 66e6c45b" in unseen.err and "arc-tasks --from-json" in unseen.err
+
+
+def test_weights_by_shipped_name_or_run_folder(capsys, monkeypatch, tmp_path, untrained_weights):
+    """-w takes a file, a run folder (its best.safetensors) or the name of a shipped model."""
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    shipped = tmp_path / "shipped"
+    run = tmp_path / "run"
+    for folder, name in ((shipped, "tiny-model.safetensors"), (run, "best.safetensors")):
+        folder.mkdir()
+        (folder / name).write_bytes(untrained_weights.read_bytes())
+    env = {"HRM_WEIGHTS_DIR": str(shipped)}
+    for given in ("tiny-model", "tiny-model.safetensors", str(run)):
+        result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", given, "--json", env=env)
+        assert result.code in (0, 1), result.err
+        expected = shipped / "tiny-model.safetensors" if "tiny" in given else run / "best.safetensors"
+        assert json.loads(result.out)["weights"] == str(expected)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", "no-such-model", env=env)
+    assert result.code == 2 and "no-such-model" in result.err

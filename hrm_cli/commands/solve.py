@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from hrm_cli import exit_codes
-from hrm_cli.output import get_printer
+from hrm_cli.output import WEIGHTS_HELP, get_printer
 
 SCHEMA_VERSION = 1
 DEFAULT_ATTEMPTS = 4   # Sudoku/Maze: more views only run while the verifier rejects every answer so far
@@ -163,7 +163,7 @@ def _show_read(task, puzzles) -> None:  # noqa: ANN001
 def solve(
     files: list[str] = typer.Argument(None, help="Puzzle files, folders or images; '-' or nothing reads stdin."),
     task: str = typer.Option(None, "--task", "-t", help="sudoku, maze or arc (default: detected from the content)."),
-    weights: Path = typer.Option(None, "--weights", "-w", help="Weights file (default: the shipped model)."),
+    weights: Path = typer.Option(None, "--weights", "-w", help=WEIGHTS_HELP),
     device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
     engine: str = typer.Option("auto", "--engine",
                                help="auto, torch or numpy (auto: numpy for a few puzzles on CPU, no torch start-up)."),
@@ -182,7 +182,7 @@ def solve(
 ) -> None:
     """Solve puzzles and verify the answers."""
     from hrm.solver import solve as solve_puzzles
-    from hrm.weights import default_weights, load_model, pick_engine
+    from hrm.weights import default_weights, load_model, pick_engine, resolve_weights
     from hrm_cli.inputs import read_puzzles
 
     printer = get_printer()
@@ -193,7 +193,7 @@ def solve(
     if show_read:
         _show_read(puzzle_task, puzzles)
     attempts = attempts or (ARC_VIEWS if puzzle_task.name == "arc" else DEFAULT_ATTEMPTS)
-    weights = weights or default_weights(puzzle_task.name)
+    weights = resolve_weights(weights) if weights else default_weights(puzzle_task.name)
     chosen = pick_engine(engine, device, len(puzzles), weights)
     loaded = load_model(weights, puzzle_task.name, device, engine=chosen)
     printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "

@@ -14,13 +14,13 @@ from typing import Any
 import typer
 
 from hrm_cli import exit_codes
-from hrm_cli.output import get_printer
+from hrm_cli.output import WEIGHTS_HELP, get_printer
 
 
 def watch(
     file: str = typer.Argument(None, help="Puzzle file (text, JSON or image); omit it to pick one."),
     task: str = typer.Option(None, "--task", "-t", help="sudoku, maze or arc (default: detected)."),
-    weights: Path = typer.Option(None, "--weights", "-w", help="Weights file (default: the shipped model)."),
+    weights: Path = typer.Option(None, "--weights", "-w", help=WEIGHTS_HELP),
     device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
                                      help="Segments to run (default: the model's training Mmax)."),
