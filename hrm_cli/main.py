@@ -20,7 +20,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import typer
 
 from hrm_cli import exit_codes
-from hrm_cli.output import Printer, get_printer, set_printer
+from hrm_cli.output import Printer, get_printer, set_printer, survive_closed_outputs
 
 COMMANDS = ["solve", "watch", "train", "eval", "data", "presets", "plot", "export", "info"]
 
@@ -81,6 +81,7 @@ def main() -> None:
     """Entry point: run the app and map user-caused errors to one stderr line and exit code 2."""
     from hrm.errors import HRMError
 
+    survive_closed_outputs()
     try:
         code = app(standalone_mode=False)
     except HRMError as exc:
@@ -106,6 +107,6 @@ def main() -> None:
             raise
         get_printer().error(f"{type(exc).__name__}: {exc}", "run with --debug for the traceback")
         sys.exit(exit_codes.USAGE_ERROR)
-    if code == exit_codes.INTERRUPTED:  # typer turns Ctrl-C outside a command's own handler into 130
-        get_printer().error("interrupted")
+    if code == exit_codes.INTERRUPTED and not get_printer().reported_stop:
+        get_printer().error("interrupted")   # a Ctrl-C that no command reported itself
     sys.exit(code if isinstance(code, int) else exit_codes.OK)

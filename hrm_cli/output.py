@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -11,12 +12,76 @@ from rich.console import Console
 WEIGHTS_HELP = "Weights file, run folder or shipped model name (default: the shipped model)."
 
 
+class SurvivingStream(io.TextIOBase):
+    """A text stream that outlives its reader. `hrm train ... | tee log` gets one Ctrl-C for the whole
+    pipeline: tee dies, and the next progress line would raise BrokenPipeError in the middle of the
+    step that is about to save. After the first failed write the stream is dead: writes are dropped
+    and its file descriptor points at /dev/null, so neither the run nor Python's exit-time flush fails."""
+
+    def __init__(self, stream: io.TextIOBase) -> None:
+        super().__init__()
+        self._stream = stream
+        self.dead = False
+
+    def _guard(self, action: str, *args: object) -> object:
+        if self.dead:
+            return None
+        try:
+            return getattr(self._stream, action)(*args)
+        except (BrokenPipeError, ConnectionResetError, OSError, ValueError):
+            self._die()
+            return None
+
+    def _die(self) -> None:
+        self.dead = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+
+    def write(self, text: str) -> int:
+        self._guard("write", text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._guard("flush")
+
+    def isatty(self) -> bool:
+        return not self.dead and bool(self._guard("isatty"))
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", "utf-8")
+
+
+def survive_closed_outputs() -> None:
+    """Wrap stdout and stderr so a closed pipe or terminal never interrupts the work (see SurvivingStream)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, SurvivingStream):
+            setattr(sys, name, SurvivingStream(stream))
+
+
+def outputs_alive() -> list[str]:
+    """Names of the standard streams that can still be written to."""
+    return [name for name in ("stdout", "stderr") if not getattr(getattr(sys, name), "dead", False)]
+
+
 @dataclass
 class Printer:
     quiet: int = 0          # -q hides all but the result, -qq prints nothing
     verbose: int = 0
     progress: bool = True   # --no-progress / HRM_NO_PROGRESS
     color: str = "auto"     # auto | always | never
+    reported_stop: bool = False   # a command said why it stopped early (main adds no "interrupted")
 
     def __post_init__(self) -> None:
         force = {"always": True, "never": False}.get(self.color)

@@ -3,8 +3,10 @@ checkpoints, JSON output on a clean stdout."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -67,6 +69,44 @@ def test_ctrl_c_saves_a_loadable_checkpoint_and_exits_130(dataset: Path, tmp_pat
     assert model.config.hidden_size == 32
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps[-1] == state["step"]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_signal_to_a_tee_pipeline_saves_and_the_run_resumes(dataset: Path, tmp_path: Path, capsys, monkeypatch,
+                                                              stop: int) -> None:
+    """`hrm train ... 2>&1 | tee log` and Ctrl-C (or a kill, or a closed terminal) for the whole pipeline:
+    tee dies first, the run's next lines meet a closed pipe, and it must still save, and say so in
+    events.log."""
+    run, log = tmp_path / "run", tmp_path / "log"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NO_COLOR": "1", "HRM_NO_PROGRESS": "1"}
+    command = [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--data",
+               str(dataset), "--out", str(run), "--device", "cpu", "--no-plot", *TINY, "total_steps=100000",
+               "eval_every=100000", "log_every=1"]
+    pipeline = subprocess.Popen(["bash", "-c", f"{shlex.join(command)} 2>&1 | tee {shlex.quote(str(log))}"],
+                                cwd=REPO, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        metrics = run / "metrics.jsonl"
+        while not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+            assert pipeline.poll() is None and time.monotonic() < deadline, "training never started stepping"
+            time.sleep(0.1)
+        os.killpg(pipeline.pid, stop)
+        pipeline.wait(timeout=120)
+        deadline = time.monotonic() + 60
+        while "interrupted" not in ((run / "events.log").read_text() if (run / "events.log").exists() else ""):
+            assert time.monotonic() < deadline, "the run never recorded its stop"
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pipeline.pid, signal.SIGKILL)
+    state = load_resume(run / "resume.pt")
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == state["step"] >= 2
+    assert f"interrupted at step {state['step']:,}" in (run / "events.log").read_text()
+    again = run_cli(capsys, monkeypatch, "train", "--out", str(run), "--resume", "--device", "cpu", "--json",
+                    "--no-plot", "--until", str(state["step"] + 1))
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["step"] == state["step"] + 1
 
 
 def test_resume_after_pause_from_the_cli(dataset: Path, tmp_path: Path, capsys, monkeypatch) -> None:

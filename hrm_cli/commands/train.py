@@ -268,16 +268,29 @@ def train(
     summary = {"schema_version": SCHEMA_VERSION, "run_dir": str(out), "status": result.status,
                "step": result.step, "total_steps": result.total_steps, "best": result.best,
                "last_eval": result.last_eval.to_dict() if result.last_eval else None}
+    best = (f"best exact accuracy {result.best['exact_accuracy']:.4f} at step {result.best['step']:,}"
+            if result.best else "no evaluation yet")
+    line = (f"{result.status} at step {result.step:,}/{result.total_steps:,}: {best}; "
+            f"weights in {out}/{'best' if result.best else 'last'}.safetensors")
+    _record_event(out, line)
     if as_json:
         printer.json_line(json.dumps(summary))
     else:
-        best = (f"best exact accuracy {result.best['exact_accuracy']:.4f} at step {result.best['step']:,}"
-                if result.best else "no evaluation yet")
-        printer.result(f"{result.status} at step {result.step:,}/{result.total_steps:,}: {best}; "
-                       f"weights in {out}/{'best' if result.best else 'last'}.safetensors")
+        printer.result(line)
     if result.status == "interrupted":
         printer.info(f"continue with: hrm train --out {out} --resume")
+        printer.reported_stop = True
         raise typer.Exit(exit_codes.INTERRUPTED)
+
+
+def _record_event(run_dir: Path, line: str) -> None:
+    """Append how the run stopped to RUN/events.log: the one place that still says it when the terminal
+    or the pipe that showed the run is gone."""
+    try:
+        with open(Path(run_dir) / "events.log", "a") as log:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {line}\n")
+    except OSError:
+        pass
 
 
 def _write_plot(run_dir: Path) -> None:
