@@ -6,6 +6,7 @@ Presets (`<task>-<recipe>`; `hrm train --task sudoku --preset paper` picks `sudo
            or 1e-2, 20,000 epochs with an eval every 2,000 (sudoku/maze) or 100,000 / 10,000 (arc).
     trm    TRM's recipe (peers.md 1.3): model trm-<task>, EMA 0.999, 50,000 epochs for sudoku/maze.
     cpu    a small model and batch that make visible progress within minutes on a laptop CPU.
+    shipped (sudoku) the recipe of the shipped Sudoku weights: TRM tiny on generated published-like puzzles.
 Overrides are `key=value` for TrainConfig fields and `model.key=value` for ModelConfig fields.
 """
 
@@ -211,6 +212,15 @@ def _cpu(task: str) -> TrainConfig:
                        log_every=10)
 
 
+def _shipped_sudoku() -> TrainConfig:
+    """The recipe of the shipped Sudoku weights (docs/sudoku-training.md): TRM tiny (113,601 parameters,
+    T=3, n=6, MLP token mixer), Mmax 8, EMA 0.999, on generated puzzles like published ones. Hours on one
+    CPU core and still improving; `--until N` stops early and `--resume` continues."""
+    return replace(_cpu("sudoku"), model="trm-sudoku-tiny", data="sudoku-published",
+                   model_overrides={"halt_max_steps": 8, "mixer": "mlp", "pos_encodings": "none"},
+                   ema=True, total_steps=100_000, eval_every=1000, eval_limit=500)
+
+
 def _build() -> dict[str, TrainConfig]:
     presets: dict[str, TrainConfig] = {}
     for task in TASKS:
@@ -218,6 +228,7 @@ def _build() -> dict[str, TrainConfig]:
         presets[f"{task}-trm"] = _trm(task)
         presets[f"{task}-cpu"] = _cpu(task)
     presets["sudoku-trm-att"] = _trm("sudoku", model="trm-sudoku-att")
+    presets["sudoku-shipped"] = _shipped_sudoku()
     return {name: replace(config, preset=name) for name, config in presets.items()}
 
 
@@ -225,7 +236,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = _build()
 
 
 def get_train_preset(task: str, name: str = "paper") -> TrainConfig:
-    """`name` is a recipe (paper, trm, cpu, trm-att) for `task`, or a full preset name like sudoku-cpu."""
+    """`name` is a recipe (paper, trm, cpu, trm-att, shipped) for `task`, or a full preset name like sudoku-cpu."""
     if task not in TASKS:
         raise HRMError(f"unknown task '{task}'", hint=f"choose one of: {', '.join(TASKS)}")
     full = name if name in TRAIN_PRESETS else f"{task}-{name}"
