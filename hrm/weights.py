@@ -56,8 +56,12 @@ def default_weights(task: str) -> Path:
         raise WeightsError(f"{manifest_path} is not valid JSON ({exc})") from None
     entry = manifest.get(task)
     if entry is None:
+        from hrm.tasks import get_task
+
+        note = getattr(get_task(task), "cpu_training_note", "")
         raise WeightsError(f"no shipped weights for task '{task}' in {folder}",
-                           hint=f"train some with `hrm train --task {task}` and pass --weights")
+                           hint=f"{note}; then pass --weights" if note
+                           else f"train some with `hrm train --task {task}` and pass --weights")
     file = entry["file"] if isinstance(entry, dict) else entry
     return folder / file
 

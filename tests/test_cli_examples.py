@@ -72,6 +72,23 @@ def test_missing_maze_weights_are_explained(capsys, monkeypatch, tmp_path, examp
     result = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "maze" / "hard1.txt"),
                      env={"HRM_WEIGHTS_DIR": str(tmp_path)})
     assert result.code == 2 and "no shipped weights for task 'maze'" in result.err and "--weights" in result.err
+    assert "needs a GPU" in result.err and "hrm train --task maze --preset paper" in result.err
+    assert result.err.strip().count("\n") == 0
+
+
+def test_a_cpu_maze_run_says_what_it_will_not_reach(capsys, monkeypatch, tmp_path):
+    import hrm.train.loop
+    from hrm.errors import HRMError
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise HRMError("stopped by the test before any work")
+
+    monkeypatch.setattr(hrm.train.loop, "train", no_training)
+    result = run_cli(capsys, monkeypatch, "train", "--task", "maze", "--device", "cpu", "--out", str(tmp_path / "r"))
+    assert "only demonstrate the pipeline" in result.err and "needs a GPU" in result.err
+    assert result.code == 2 and "stopped by the test" in result.err
+    result = run_cli(capsys, monkeypatch, "train", "--task", "sudoku", "--device", "cpu", "--out", str(tmp_path / "s"))
+    assert "needs a GPU" not in result.err
 
 
 @pytest.mark.parametrize("name", ["easy2", "easy3"])

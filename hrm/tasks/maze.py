@@ -364,6 +364,11 @@ class MazeTask:
 
     name = "maze"
     vocab_size = 6
+    # What a CPU run of this task reaches (README "Shipped weights"): said before such a run starts and
+    # when no weights ship.
+    cpu_training_note = ("on a CPU the maze presets only demonstrate the pipeline "
+                         "(tiny models trained here for an hour stayed under 10% of held-out mazes); a model "
+                         "that solves 30x30 mazes needs a GPU: hrm train --task maze --preset paper (docs/gpu.md)")
 
     def __init__(self, side: int = CANVAS) -> None:
         self.side = side

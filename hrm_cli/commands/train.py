@@ -190,6 +190,18 @@ def _relaunch(nproc: int, out: Path) -> None:
     raise typer.Exit(exit_codes.INTERRUPTED if code in (130, -2) else code)
 
 
+def _warn_cpu_limits(config: Any, device: str, rank: int) -> None:
+    """Say before hours of work what a CPU run of this task will not reach (the task knows)."""
+    from hrm.tasks import get_task
+
+    note = getattr(get_task(config.task), "cpu_training_note", "")
+    if note and rank == 0 and device != "cuda":
+        import torch
+
+        if device == "cpu" or not torch.cuda.is_available():
+            get_printer().warn(note)
+
+
 def _default_out(task: str, preset: str) -> Path:
     return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -235,18 +247,20 @@ def train(
     else:
         if task is None:
             raise HRMError("which task should be trained?", hint="pass --task sudoku, maze or arc")
+        chosen = preset
         if preset == "auto":
             import torch
 
-            preset = "paper" if torch.cuda.is_available() and device != "cpu" else "cpu"
-            if rank == 0:
-                printer.info(f"preset {task}-{preset} ({'a GPU is present' if preset == 'paper' else 'no GPU'};"
-                             " choose with --preset)")
-        config = get_train_preset(task, preset)
+            chosen = "paper" if torch.cuda.is_available() and device != "cpu" else "cpu"
+        config = get_train_preset(task, chosen)      # an unknown task or preset fails here, before any word
+        if preset == "auto" and rank == 0:
+            printer.info(f"preset {config.preset} ({'a GPU is present' if chosen == 'paper' else 'no GPU'};"
+                         " choose with --preset)")
     config = config.with_overrides(overrides or [])
     if data is not None and _is_built_dataset(data):  # recorded, so --resume finds the same data
         config = dataclasses.replace(config, data=str(Path(data).resolve()))
     out = out or _default_out(config.task, config.preset or config.task)
+    _warn_cpu_limits(config, device, rank)
 
     if nproc > 1 and world_size == 1:
         _relaunch(nproc, out)
