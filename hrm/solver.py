@@ -310,6 +310,12 @@ def _run_views(loaded, task: Task, views: list[_View], *, max_segments: int | No
     return results
 
 
+def _with_givens(task: Task, puzzle: Puzzle, answer: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Tasks with givens (Sudoku) keep them in every answer and note where the model disagreed."""
+    keep = getattr(task, "keep_givens", None)
+    return keep(puzzle, answer) if keep is not None else (answer, [])
+
+
 def _rank_candidates(attempts: list[Attempt]) -> list[np.ndarray]:
     """Distinct answers ranked by votes, then mean q_halt (the reference's ARC voting)."""
     groups: dict[bytes, list[Attempt]] = {}
@@ -376,7 +382,9 @@ def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None
                                   noise=noise, batch_size=batch_size)
             elapsed = (time.perf_counter() - started) / max(1, len(chunk))
             for view, (answer, q, segs) in zip(views, outcomes, strict=True):
+                answer, notes = _with_givens(task, puzzles[view.puzzle_index], answer)
                 verdict = task.verify(puzzles[view.puzzle_index], answer)
+                verdict.notes = notes
                 tried[view.puzzle_index].append(Attempt(answer, verdict, segs, q, view.description))
                 seconds[view.puzzle_index] += elapsed
             if progress is not None and attempt == 0:

@@ -174,3 +174,21 @@ def test_weights_by_shipped_name_or_run_folder(capsys, monkeypatch, tmp_path, un
         assert json.loads(result.out)["weights"] == str(expected)
     result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", "no-such-model", env=env)
     assert result.code == 2 and "no-such-model" in result.err
+
+
+def test_an_unsolved_answer_keeps_the_givens_and_counts_every_broken_rule(capsys, monkeypatch, tmp_path,
+                                                                          untrained_weights):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "--json",
+                     "--attempts", "1")
+    record = json.loads(result.out)
+    assert record["status"] == "unsolved" and record["violation_count"] > 8
+    answer = record["answer"].replace("\n", "")
+    assert all(a == g for a, g in zip(answer, EASY, strict=True) if g != ".")       # givens kept
+    assert not any("was given as" in v for v in record["violations"])
+    assert all("the given is kept" in note for note in record["notes"])
+    text = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "--attempts", "1")
+    listed = [line for line in text.out.splitlines() if line.startswith("  - ")]
+    assert len(listed) == 8
+    assert f"  ... and {record['violation_count'] - 8} more" in text.out

@@ -41,9 +41,24 @@ class Verdict:
     ok: bool
     violations: list[str] = field(default_factory=list)
     checkable: bool = True   # False when nothing can be checked (an ARC test input with no known output)
+    more: int = 0            # broken rules beyond those listed
+    notes: list[str] = field(default_factory=list)   # diagnostics that are not broken rules
+
+    @property
+    def count(self) -> int:
+        """How many rules the answer breaks, listed or not."""
+        return len(self.violations) + self.more
 
     def __bool__(self) -> bool:
         return self.ok
+
+
+MAX_LISTED = 20
+
+
+def listed_verdict(problems: list[str], limit: int = MAX_LISTED) -> Verdict:
+    """A verdict that lists the first `limit` problems and counts the rest."""
+    return Verdict(ok=not problems, violations=problems[:limit], more=max(0, len(problems) - limit))
 
 
 @runtime_checkable

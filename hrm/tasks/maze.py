@@ -13,14 +13,13 @@ import math
 import numpy as np
 
 from hrm.errors import HRMError, PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.base import Puzzle, Verdict, listed_verdict
 from hrm.tasks.grid import cell_list, cell_name, dihedral, inverse_dihedral
 
 CANVAS = 30
 PAD, WALL, OPEN, START, GOAL, PATH = 0, 1, 2, 3, 4, 5
 CHARSET = "# SGo"
 CHAR_CODES = {"#": WALL, " ": OPEN, ".": OPEN, "S": START, "G": GOAL, "o": PATH}
-MAX_VIOLATIONS = 20
 _CODE_CHARS = np.array(["?", *CHARSET])
 _HINT_ALPHABET = "a maze uses '#' wall, ' ' or '.' open, 'S' start, 'G' goal, 'o' path"
 
@@ -203,7 +202,7 @@ def path_violations(question: np.ndarray, answer: np.ndarray, origin: tuple[int,
                 f"{'x'.join(map(str, question.shape))}"]
     problems = givens_problems(question, origin) or _structure_problems(question, answer, origin)
     if problems:
-        return _capped(problems)
+        return problems
     start, goal = (tuple(int(v) for v in np.argwhere(question == code)[0]) for code in (START, GOAL))
     on_path = (answer == PATH) | (question == START) | (question == GOAL)
     moves, visited, problem = _walk_path(on_path, start, goal, origin)
@@ -216,12 +215,6 @@ def path_violations(question: np.ndarray, answer: np.ndarray, origin: tuple[int,
     shortest = shortest_distance(question)
     if moves is not None and moves != shortest:
         problems.append(f"the path is {moves} moves but the shortest is {shortest}")
-    return _capped(problems)
-
-
-def _capped(problems: list[str]) -> list[str]:
-    if len(problems) > MAX_VIOLATIONS:
-        return problems[:MAX_VIOLATIONS] + [f"... and {len(problems) - MAX_VIOLATIONS} more problems"]
     return problems
 
 
@@ -431,8 +424,7 @@ class MazeTask:
         return givens_problems(np.asarray(puzzle.grid), _window(puzzle)[0])
 
     def verify(self, puzzle: Puzzle, answer: np.ndarray) -> Verdict:
-        problems = path_violations(np.asarray(puzzle.grid), answer, _window(puzzle)[0])
-        return Verdict(ok=not problems, violations=problems)
+        return listed_verdict(path_violations(np.asarray(puzzle.grid), answer, _window(puzzle)[0]))
 
     def random_transform(self, rng: np.random.Generator) -> int:
         return int(rng.integers(8))

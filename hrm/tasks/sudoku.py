@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hrm.errors import PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict, same_size_for_model
+from hrm.tasks.base import Puzzle, Verdict, listed_verdict, same_size_for_model
 from hrm.tasks.grid import apply_mapping, cell_list, cell_name, invert_permutation, random_value_permutation
 
 SIZE = 9
@@ -27,7 +27,6 @@ BLANK_CHARS = "._-0"
 SEPARATOR_CHARS = "|+ \t│┃║┆┊"
 RULE_CHARS = set("-+=| \t─━═│┃║┼╋╬╪╫┌┐└┘├┤┬┴╔╗╚╝╠╣╦╩┆┊")
 CSV_COLUMNS = ("source", "question", "answer", "rating")
-MAX_VIOLATIONS = 20
 
 _ONE_LINE = re.compile(r"[0-9._-]{81}")
 _TO_DIGITS = str.maketrans({".": "0", "_": "0", "-": "0"})
@@ -123,8 +122,6 @@ def solution_violations(question: np.ndarray, answer: np.ndarray) -> list[str]:
     problems += [f"{cell_name(r, c)} was given as {question[r, c]} but the answer has {answer[r, c]}"
                  for r, c in changed]
     problems += duplicate_messages(answer)
-    if len(problems) > MAX_VIOLATIONS:
-        problems = problems[:MAX_VIOLATIONS] + [f"... and {len(problems) - MAX_VIOLATIONS} more problems"]
     return problems
 
 
@@ -377,8 +374,19 @@ class SudokuTask:
         return duplicate_messages(grid)
 
     def verify(self, puzzle: Puzzle, answer: np.ndarray) -> Verdict:
-        problems = solution_violations(np.asarray(puzzle.grid), answer)
-        return Verdict(ok=not problems, violations=problems)
+        return listed_verdict(solution_violations(np.asarray(puzzle.grid), answer))
+
+    def keep_givens(self, puzzle: Puzzle, answer: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """The answer with the puzzle's givens in place (the model is asked for the blanks), and a note
+        for every given it wrote differently."""
+        question, answer = np.asarray(puzzle.grid), np.array(answer)
+        if answer.shape != question.shape:
+            return answer, []
+        given = question > 0
+        notes = [f"the model wrote {answer[r, c]} over the given {question[r, c]} at {cell_name(r, c)}; "
+                 "the given is kept" for r, c in zip(*np.nonzero(given & (answer != question)), strict=True)]
+        answer[given] = question[given]
+        return answer, notes
 
     def random_transform(self, rng: np.random.Generator) -> SudokuTransform:
         return random_sudoku_transform(rng)

@@ -15,6 +15,8 @@ SCHEMA_VERSION = 1
 DEFAULT_ATTEMPTS = 4   # Sudoku/Maze: more views only run while the verifier rejects every answer so far
 ARC_VIEWS = 16         # ARC has no verifier: every view runs and votes (the examples: 0.1-0.3 s for all 16)
 
+SHOWN_VIOLATIONS = 8        # broken rules printed per unsolved answer; the rest are counted
+
 
 def _text_form(task, grid, puzzle):  # noqa: ANN001, ANN202 - str or list of rows
     """The answer in the same text form the task parses (Sudoku 81 chars, Maze lines, ARC rows)."""
@@ -40,6 +42,8 @@ def _record(task, solution, loaded) -> dict:  # noqa: ANN001
         "checkable": bool(solution.verdict.checkable),
         "status": _status(solution),
         "violations": solution.verdict.violations,
+        "violation_count": solution.verdict.count,
+        "notes": solution.verdict.notes,
         "segments": solution.segments,
         "q_halt": round(solution.q_halt, 6),
         "seconds": round(solution.seconds, 6),
@@ -102,8 +106,14 @@ def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: AN
             line.append(f"  ·  attempt {solution.winner + 1} of {len(solution.attempts)} won"
                         f" ({solution.attempts[solution.winner].description})")
     printer.result(line)
-    for violation in solution.verdict.violations[:8] if status in ("unsolved", "rejected") else []:
-        printer.result(Text(f"  - {violation}", style="red"))
+    if status in ("unsolved", "rejected"):
+        listed = solution.verdict.violations[:SHOWN_VIOLATIONS]
+        for violation in listed:
+            printer.result(Text(f"  - {violation}", style="red"))
+        if solution.verdict.count > len(listed):
+            printer.result(Text(f"  ... and {solution.verdict.count - len(listed)} more", style="red"))
+    for note in solution.verdict.notes:
+        printer.result(Text(f"  note: {note}", style="dim"))
 
 
 def _summary(solutions, elapsed: float) -> str:  # noqa: ANN001

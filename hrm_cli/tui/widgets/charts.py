@@ -92,7 +92,7 @@ class Trends(_FrameChart):
 
 
 def _broken(frame: Frame) -> float | None:
-    return float(len(frame.verdict.violations)) if frame.verdict.checkable else None
+    return float(frame.verdict.count) if frame.verdict.checkable else None
 
 
 class InnerChart(_FrameChart):

@@ -110,7 +110,7 @@ def _rules(frame: Frame, style: StyleFor) -> Text:
         return Text("n/a (nothing to check)", style("dim"))
     if verdict.ok:
         return Text("✓ solved", style("good"))
-    count = len(verdict.violations)
+    count = verdict.count
     return Text(f"✗ {count} broken" if count else "✗ not solved", style("bad"))
 
 
