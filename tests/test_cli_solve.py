@@ -192,3 +192,21 @@ def test_an_unsolved_answer_keeps_the_givens_and_counts_every_broken_rule(capsys
     listed = [line for line in text.out.splitlines() if line.startswith("  - ")]
     assert len(listed) == 8
     assert f"  ... and {record['violation_count'] - 8} more" in text.out
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1" * 80, "found 80 cells, expected 9 (a row) or 81"),
+    ("4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4.....x", "unexpected character 'x'"),
+    ("53..7....\n6..195...\n.98....6.\n8...6...3\n4..8.3..1\n7...2...6\n.6....28.\n...419..5\n....8..7\n",
+     "expected 9"),
+])
+def test_a_near_sudoku_gets_sudokus_own_message(capsys, monkeypatch, untrained_weights, text, message):
+    """A typo in a Sudoku is reported as one, with its line and column, not as an unknown puzzle."""
+    result = run_cli(capsys, monkeypatch, "solve", "-", "-w", str(untrained_weights), stdin=text + "\n")
+    assert result.code == 2 and message in result.err and "could not tell" not in result.err
+    assert result.err.strip().count("\n") == 0
+
+
+def test_text_like_no_puzzle_still_says_so(capsys, monkeypatch, untrained_weights):
+    result = run_cli(capsys, monkeypatch, "solve", "-", "-w", str(untrained_weights), stdin="hello world\n")
+    assert result.code == 2 and "could not tell which puzzle this is" in result.err

@@ -350,6 +350,14 @@ class SudokuTask:
             cells += sum(ch.isdigit() or ch in BLANK_CHARS for ch in stripped)
         return cells >= CELLS
 
+    def resembles(self, text: str) -> bool:
+        """Close to a Sudoku but not one (a typo: a letter among the digits, a line of 80 or 82 cells):
+        mostly digits and blanks, 60-110 of them. Detection then reports Sudoku's own parse error."""
+        lines = [line.strip() for line in _sniff_lines(text)]
+        body = "".join(lines)
+        cells = sum(ch.isdigit() or ch in BLANK_CHARS for ch in body)
+        return 60 <= cells <= 110 and cells >= 0.8 * len(body.replace(" ", ""))
+
     def format(self, grid: np.ndarray, puzzle: Puzzle | None = None) -> str:
         return format_grid(grid)
 
