@@ -77,11 +77,43 @@ def _register_commands() -> None:
 _register_commands()
 
 
+GLOBAL_FLAGS = {"-q", "--quiet", "-v", "--verbose", "--debug", "--no-progress"}
+GLOBAL_WITH_VALUE = {"--color"}
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """`hrm solve x.txt -q --debug` means what `hrm -q --debug solve x.txt` does: global options written
+    after the command move in front of it (not after `--`)."""
+    command = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)
+    if command is None:
+        return argv
+    front, rest, i = list(argv[:command]), [], command
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if arg in GLOBAL_FLAGS or (arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) <= {"q", "v"}
+                                   and len(arg) > 1):
+            front.append(arg)
+        elif name in GLOBAL_WITH_VALUE:
+            front.append(arg)
+            if "=" not in arg and i + 1 < len(argv):
+                front.append(argv[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     """Entry point: run the app and map user-caused errors to one stderr line and exit code 2."""
     from hrm.errors import HRMError
 
     survive_closed_outputs()
+    sys.argv[1:] = hoist_global_options(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
     except HRMError as exc:

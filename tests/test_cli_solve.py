@@ -210,3 +210,15 @@ def test_a_near_sudoku_gets_sudokus_own_message(capsys, monkeypatch, untrained_w
 def test_text_like_no_puzzle_still_says_so(capsys, monkeypatch, untrained_weights):
     result = run_cli(capsys, monkeypatch, "solve", "-", "-w", str(untrained_weights), stdin="hello world\n")
     assert result.code == 2 and "could not tell which puzzle this is" in result.err
+
+
+def test_global_options_work_after_the_command(capsys, monkeypatch, tmp_path, untrained_weights):
+    from hrm_cli.main import hoist_global_options
+
+    assert hoist_global_options(["solve", "x.txt", "-q", "--debug", "--color", "never"]) == [
+        "-q", "--debug", "--color", "never", "solve", "x.txt"]
+    assert hoist_global_options(["train", "lr=1", "--", "-q"]) == ["train", "lr=1", "--", "-q"]
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    quiet = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "-qq")
+    assert quiet.out == "" and quiet.err == "" and quiet.code == 1

@@ -84,3 +84,14 @@ def test_info_prints_the_card(capsys, monkeypatch, weights):
     record = json.loads(result.out)
     assert record["parameters"] == HRM(get_preset("hrm-sudoku-tiny")).num_parameters()
     assert record["card"]["description"] == "test model" and record["train_step"] == "7"
+
+
+def test_default_output_goes_to_the_current_folder_not_beside_the_weights(capsys, monkeypatch, tmp_path, weights):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    before = set(weights.parent.iterdir())
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "--format", "safetensors")
+    assert result.code == 0, result.err
+    assert (work / f"{weights.stem}.bf16.safetensors").is_file()
+    assert set(weights.parent.iterdir()) == before
