@@ -190,6 +190,29 @@ def _relaunch(nproc: int, out: Path) -> None:
     raise typer.Exit(exit_codes.INTERRUPTED if code in (130, -2) else code)
 
 
+def _check_memory(config: Any, device: str, processes: int) -> None:
+    """Refuse a run that cannot fit before any data is built; say what --nproc costs on a CPU."""
+    import torch
+
+    from hrm.model import HRM
+    from hrm.train.memory import available_memory, check_training_memory, gib, training_memory
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model_config = config.model_config()
+    with torch.device("meta"):                  # shapes only: the count costs no memory
+        parameters = HRM(model_config).num_parameters()
+    batch = max(1, config.global_batch_size // processes)
+    half = device.startswith("cuda") and model_config.forward_dtype == "bfloat16"
+    estimate = training_memory(model_config, batch, parameters, config.ema, activation_bytes=2 if half else 4)
+    if processes > 1 and not device.startswith("cuda"):
+        get_printer().info(f"--nproc {processes} on a CPU: {processes} processes share {os.cpu_count()} cores, "
+                           f"each with batch {batch:,} and about {gib(estimate.peak_bytes)} "
+                           f"({gib(processes * estimate.peak_bytes)} in all); one process is as fast on a CPU")
+    check_training_memory(estimate, processes, available_memory(device), config.preset, config.global_batch_size,
+                          device)
+
+
 def _warn_cpu_limits(config: Any, device: str, rank: int) -> None:
     """Say before hours of work what a CPU run of this task will not reach (the task knows)."""
     from hrm.tasks import get_task
@@ -262,6 +285,8 @@ def train(
     out = out or _default_out(config.task, config.preset or config.task)
     _warn_cpu_limits(config, device, rank)
 
+    if world_size == 1:
+        _check_memory(config, device, nproc)
     if nproc > 1 and world_size == 1:
         _relaunch(nproc, out)
 
