@@ -29,6 +29,7 @@ class Step:
     halted: np.ndarray                # [B] bool: this sample has halted at or before this segment
     seconds: float                    # wall time of the segment
     l_residuals: np.ndarray | None = None  # [B, n_calls] ||dz_L|| / ||z_L|| per inner low-level call
+    wants_halt: np.ndarray | None = None   # [B] bool: the model's halt rule fired at this segment
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Frame:
     accuracy: float | None            # fraction of cells equal to the known solution, if any
     seconds: float
     l_residuals: list[float] | None = None
+    q_continue: float | None = None   # HRM's continue value (its halt rule compares the two); None for TRM
+    wants_halt: bool | None = None    # the model's halt rule fired at this segment
+    halted_at: int | None = None      # the segment where adaptive halting stops (rule or Mmax), once known
 
 
 @dataclass
@@ -102,6 +106,7 @@ def iter_steps(model, inputs, puzzle_identifiers=None, *, max_segments: int | No
     q_halt = np.zeros(batch_size, dtype=np.float32)
     q_continue = np.zeros(batch_size, dtype=np.float32) if model.config.act_continue else None
     halted = np.zeros(batch_size, dtype=bool)
+    wants = np.zeros(batch_size, dtype=bool)
 
     for segment in range(1, max_segments + 1):
         started = time.perf_counter()
@@ -111,6 +116,7 @@ def iter_steps(model, inputs, puzzle_identifiers=None, *, max_segments: int | No
         q_halt[rows] = _sigmoid(out.q_logits[:, 0])
         if q_continue is not None:
             q_continue[rows] = _sigmoid(out.q_logits[:, 1])
+        wants[rows] = out.wants_halt
         halted[rows] |= out.wants_halt | (segment >= max_segments)
         residuals = None
         if out.residuals is not None:
@@ -118,7 +124,7 @@ def iter_steps(model, inputs, puzzle_identifiers=None, *, max_segments: int | No
             residuals[rows] = out.residuals
         yield Step(segment=segment, tokens=predicted.copy(), confidence=confidence.copy(), q_halt=q_halt.copy(),
                    q_continue=None if q_continue is None else q_continue.copy(), halted=halted.copy(),
-                   seconds=time.perf_counter() - started, l_residuals=residuals)
+                   seconds=time.perf_counter() - started, l_residuals=residuals, wants_halt=wants.copy())
         if adaptive and halted.all():
             return
 
@@ -219,8 +225,11 @@ def frames(loaded, task: Task, puzzle: Puzzle, *, max_segments: int | None = Non
     ids = np.array([puzzle_identifier(loaded, puzzle)], dtype=np.int32)
     max_segments = max_segments or model.config.halt_max_steps
     previous: np.ndarray | None = None
+    halted_at: int | None = None
     for step in iter_steps(model, inputs, ids, max_segments=max_segments, adaptive=False, noise=noise,
                            seed=seed, record_inner=record_inner):
+        if halted_at is None and step.halted[0]:
+            halted_at = step.segment
         answer = task.decode(puzzle, step.tokens[0])
         changed = (np.ones(answer.shape, dtype=bool) if previous is None or previous.shape != answer.shape
                    else answer != previous)
@@ -229,7 +238,9 @@ def frames(loaded, task: Task, puzzle: Puzzle, *, max_segments: int | None = Non
         yield Frame(segment=step.segment, max_segments=max_segments, answer=answer,
                     confidence=_grid_confidence(step.confidence[0], answer.shape), changed=changed,
                     q_halt=float(step.q_halt[0]), halted=bool(step.halted[0]), verdict=task.verify(puzzle, answer),
-                    accuracy=_accuracy(answer, puzzle.solution), seconds=step.seconds, l_residuals=residuals)
+                    accuracy=_accuracy(answer, puzzle.solution), seconds=step.seconds, l_residuals=residuals,
+                    q_continue=None if step.q_continue is None else float(step.q_continue[0]),
+                    wants_halt=None if step.wants_halt is None else bool(step.wants_halt[0]), halted_at=halted_at)
 
 
 def puzzle_identifier(loaded, puzzle: Puzzle, variant: str | None = None) -> int:  # noqa: ANN001

@@ -197,3 +197,18 @@ def test_arc_submits_the_two_top_voted_answers_and_scores_either(arc_task, examp
     np.testing.assert_array_equal(hit.candidates[0], wrong)
     [miss] = solve(_loaded(model), arc_task, [puzzle], attempts=2, batch_size=8)   # the right one never comes
     assert not miss.verified and miss.submission == 0 and len(miss.candidates) == 1
+
+
+@pytest.mark.parametrize("preset", ["hrm-sudoku-tiny", "trm-sudoku-tiny"])
+def test_frames_carry_the_halt_rule_and_where_adaptive_halting_stops(preset):
+    model = _model(preset, halt_max_steps=4)
+    _set_halt_bias(model, 5.0, -5.0)
+    task = get_task("sudoku")
+    [puzzle] = task.parse("." * 81)
+    shown = list(frames(_loaded(model), task, puzzle))
+    assert len(shown) == 4                                 # watch shows every segment...
+    assert all(f.wants_halt and f.halted_at == 1 for f in shown)   # ...and knows solve stops at the first
+    assert (shown[0].q_continue is None) == (preset.startswith("trm"))
+    _set_halt_bias(model, -5.0, 5.0)
+    shown = list(frames(_loaded(model), task, puzzle))
+    assert [f.halted_at for f in shown] == [None, None, None, 4] and not any(f.wants_halt for f in shown)

@@ -490,3 +490,25 @@ def test_watch_refuses_stdin_and_non_terminals_with_exit_2():
     no_tty = _hrm("watch", str(example))
     assert no_tty.returncode == 2 and "interactive terminal" in no_tty.stderr
     assert "Traceback" not in no_tty.stderr
+
+
+def test_the_panel_shows_the_models_own_halt_rule_and_where_solve_stops() -> None:
+    """HRM halts when q_halt > q_continue (even below 0.5), TRM when q_halt > 0.5; watch shows every segment,
+    and the panel says where `hrm solve` would have stopped and why."""
+    from dataclasses import replace
+
+    from hrm_cli.tui.widgets.panel import Status
+    from hrm_cli.tui.widgets.panel import stats_text as panel_text
+
+    status = Status(attempt=0, attempts=1, playing=False, speed=4, model="done", ready=4, max_segments=4)
+    answer = np.zeros((9, 9), dtype=np.int64)
+    base = _frame(2, answer, None, Verdict(ok=False), 0.5, None)
+    hrm_halts = replace(base, q_halt=0.30, q_continue=0.10, wants_halt=True, halted=True, halted_at=2)
+    text = panel_text(hrm_halts, status, lambda name: "", 80).plain
+    assert "0.30 > continue 0.10 → halt" in text and "2 / 16  solve stops here" in text
+    later = replace(hrm_halts, segment=4, q_halt=0.2, q_continue=0.7, wants_halt=False)
+    text = panel_text(later, status, lambda name: "", 80).plain
+    assert "≤ continue 0.70 → go on" in text and "(solve stopped at 2)" in text
+    trm_at_mmax = replace(base, segment=16, q_halt=0.4, wants_halt=False, halted=True, halted_at=16)
+    text = panel_text(trm_at_mmax, status, lambda name: "", 80).plain
+    assert "→ go on" in text and "solve stops here: Mmax" in text and "continue" not in text

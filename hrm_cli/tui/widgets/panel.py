@@ -84,17 +84,34 @@ def _segment(frame: Frame | None, status: Status) -> Text:
     of = f" / {total}" if total else ""
     if frame is None:
         return Text(f"–{of}  (the question)")
-    halted = "  halted" if frame.halted else ""
-    return Text(f"{frame.segment}{of}{halted}", "bold")
+    text = Text(f"{frame.segment}{of}", "bold")
+    text.append(_stop_note(frame))
+    return text
+
+
+def _stop_note(frame: Frame) -> str:
+    """Where `hrm solve` (adaptive halting) stops, and why; watch itself shows every segment."""
+    at = frame.halted_at if frame.halted_at is not None else (frame.segment if frame.halted else None)
+    if at is None:
+        return ""
+    if at < frame.segment:
+        return f"  (solve stopped at {at})"
+    return "  solve stops here" if frame.wants_halt is not False else "  solve stops here: Mmax"
 
 
 def _q_halt(frame: Frame, style: StyleFor) -> Text:
-    halts = frame.q_halt >= HALT_THRESHOLD
-    filled = round(frame.q_halt * 10)
-    bar = "".join("█" if i < filled else "·" for i in range(10))
-    text = Text(f"{frame.q_halt:.2f} ", style("good") if halts else "")
-    text.append(bar[:5] + "│" + bar[5:], style("good") if halts else style("dim"))
-    text.append(" halt" if halts else " go on", style("dim"))
+    """The model's own halt rule: HRM halts when q_halt > q_continue, TRM when q_halt > 0.5."""
+    halts = frame.wants_halt if frame.wants_halt is not None else frame.q_halt >= HALT_THRESHOLD
+    look = style("good") if halts else ""
+    if frame.q_continue is not None:
+        text = Text(f"{frame.q_halt:.2f} ", look)
+        text.append(f"{'>' if halts else '≤'} continue {frame.q_continue:.2f}", style("dim"))
+    else:
+        filled = round(frame.q_halt * 10)
+        bar = "".join("█" if i < filled else "·" for i in range(10))
+        text = Text(f"{frame.q_halt:.2f} ", look)
+        text.append(bar[:5] + "│" + bar[5:], look or style("dim"))
+    text.append(" → halt" if halts else " → go on", style("dim"))
     return text
 
 
