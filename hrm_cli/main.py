@@ -132,7 +132,9 @@ def main() -> None:
         get_printer().error("aborted")
         sys.exit(exit_codes.INTERRUPTED)
     except _CLICK_EXCEPTION as exc:  # usage errors: unknown command or option, bad value
-        exc.show()
+        context = getattr(exc, "ctx", None)
+        where = context.command_path if context is not None else "hrm"
+        get_printer().error(exc.format_message(), f"see {where} --help")
         sys.exit(exit_codes.USAGE_ERROR)
     except Exception as exc:
         if _debug:

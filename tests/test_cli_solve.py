@@ -222,3 +222,14 @@ def test_global_options_work_after_the_command(capsys, monkeypatch, tmp_path, un
     puzzle.write_text(EASY)
     quiet = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(untrained_weights), "-qq")
     assert quiet.out == "" and quiet.err == "" and quiet.code == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["solve", "--bogus"], "No such option: --bogus (see hrm solve --help)"),
+    (["sovle"], "No such command 'sovle'"),
+    (["solve", "--attempts", "x"], "'--attempts'"),
+])
+def test_argument_errors_are_one_line_exit_2(capsys, monkeypatch, args, message):
+    result = run_cli(capsys, monkeypatch, *args)
+    assert result.code == 2 and message in result.err
+    assert result.err.strip().count("\n") == 0 and result.err.startswith("error:")
