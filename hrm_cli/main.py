@@ -115,7 +115,7 @@ def main() -> None:
     survive_closed_outputs()
     sys.argv[1:] = hoist_global_options(sys.argv[1:])
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="hrm")
     except HRMError as exc:
         if _debug:
             raise
