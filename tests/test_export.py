@@ -95,3 +95,14 @@ def test_default_output_goes_to_the_current_folder_not_beside_the_weights(capsys
     assert result.code == 0, result.err
     assert (work / f"{weights.stem}.bf16.safetensors").is_file()
     assert set(weights.parent.iterdir()) == before
+
+
+def test_a_bundle_can_store_a_longer_mmax_for_inference(capsys, monkeypatch, tmp_path, weights):
+    from hrm.checkpoint import load_model
+
+    out = tmp_path / "long.safetensors"
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "--format", "safetensors", "-m", "12", "-o", str(out))
+    assert result.code == 0, result.err
+    model, _ = load_model(out)
+    original, _ = load_model(weights)
+    assert model.config.halt_max_steps == 12 and original.config.halt_max_steps != 12

@@ -17,7 +17,9 @@ def export(
     out: Path = typer.Option(None, "--out", "-o", help="Output file (default: NAME.FORMAT in the current folder)."),
     dtype: str = typer.Option("bf16", "--dtype", help="safetensors only: bf16 (half the size) or fp32."),
     puzzle: str = typer.Option(None, "--puzzle", "-p", help="gif/html: the puzzle file whose solve is replayed."),
-    max_segments: int = typer.Option(None, "--max-segments", "-m", min=1, help="gif/html: segments to record."),
+    max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
+                                     help="gif/html: segments to record; safetensors: the Mmax stored in the "
+                                          "config, which hrm solve runs by default."),
     check: bool = typer.Option(True, "--check/--no-check", help="onnx: compare with PyTorch in onnxruntime."),
     card: Path = typer.Option(None, "--card", help="safetensors: a JSON file merged into the model card."),
 ) -> None:
@@ -36,6 +38,10 @@ def export(
         if dtype not in ("bf16", "fp32"):
             raise HRMError(f"unknown --dtype '{dtype}'", hint="choose bf16 or fp32")
         metadata = dict(loaded.metadata)
+        if max_segments is not None:                 # inference may think longer than training did
+            import dataclasses
+
+            loaded.model.config = dataclasses.replace(loaded.model.config, halt_max_steps=max_segments)
         if card is not None:
             metadata["card"] = json.dumps({**loaded.card, **_read_card(card)})
         export_safetensors(loaded.model, metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
