@@ -159,3 +159,23 @@ def test_training_engine_imports_no_front_end() -> None:
             "print(sorted(m for m in ('rich', 'typer', 'textual', 'hrm_cli', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_curriculum_stage_starts_from_the_last_stages_weights(dataset: Path, tmp_path: Path) -> None:
+    first = train(tiny_config(total_steps=4, eval_every=4, seed=1), tmp_path / "a", device="cpu", data_dir=dataset)
+    trained, _ = load_model(first.run_dir / "last.safetensors")
+    second = train(tiny_config(total_steps=4, eval_every=4, init_weights=str(first.run_dir / "last.safetensors")),
+                   tmp_path / "b", device="cpu", data_dir=dataset, until=1)
+    assert second.status == "paused"
+    state = load_resume(tmp_path / "b" / "resume.pt")["model"]
+    start = {k: v for k, v in trained.state_dict().items()}
+    moved = [k for k, v in start.items() if not torch.allclose(v.float(), state[k].float(), atol=2.5e-3)]
+    assert not moved, moved                            # one step of lr 1e-3 away from the loaded weights
+    fresh = train(tiny_config(total_steps=4, eval_every=4), tmp_path / "c", device="cpu", data_dir=dataset, until=1)
+    assert fresh.status == "paused"
+    far = load_resume(tmp_path / "c" / "resume.pt")["model"]
+    assert any(not torch.allclose(v.float(), far[k].float(), atol=0.05) for k, v in start.items())
+    with pytest.raises(HRMError, match="does not fit this model"):
+        train(tiny_config(init_weights=str(first.run_dir / "last.safetensors"),
+                          model_overrides={"hidden_size": 64, "num_heads": 2}),
+              tmp_path / "d", device="cpu", data_dir=dataset)

@@ -260,12 +260,15 @@ def _generated_records(made: list[sudoku_gen.Generated], source: str) -> SudokuR
 
 def build_sudoku_published(ctx: BuildContext) -> None:
     """Generated puzzles with the givens of published ones (17-36), every grade; train and test come from
-    disjoint seed streams."""
-    for name, stream in (("train", 1), ("test", 2)):
+    disjoint seed streams (a harder mix draws its own)."""
+    hard_share = ctx.spec.extra.get("hard_share", 0.0)
+    first_stream = 3 if hard_share else 1
+    for name, stream in (("train", first_stream), ("test", first_stream + 1)):
         count = ctx.limited(ctx.spec.extra[name])
         made = sudoku_gen.published_many(
             count, int(np.random.SeedSequence([ctx.options.seed, stream]).generate_state(1)[0]),
-            workers=ctx.options.workers, progress=lambda done, total, n=name: ctx.progress(f"{n} puzzles", done, total))
+            workers=ctx.options.workers, progress=lambda done, total, n=name: ctx.progress(f"{n} puzzles", done, total),
+            hard_share=hard_share)
         records = _generated_records(made, "published")
         if name == "train":
             records = excluding_variants(records, grade_fingerprints(ctx.limited(GRADE_TEST_SIZE), ctx.options.workers))
@@ -560,6 +563,9 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
           BOTH, 3, build_sudoku_easy, train=10_000, test=1_000),
     _spec("sudoku-published", "sudoku", "generated puzzles like published ones (17-36 givens, every grade): "
           "20,000 train (x4 shuffles), 1,000 test", BOTH, 3, build_sudoku_published, train=20_000, test=1_000),
+    _spec("sudoku-published-hard", "sudoku", "a harder mix for a second curriculum stage: half of the puzzles need "
+          "more than singles; 20,000 train (x4 shuffles), 1,000 test", BOTH, 3, build_sudoku_published,
+          train=20_000, test=1_000, hard_share=0.5),
     _spec("sudoku-g1", "sudoku", "eval only: 1,000 generated puzzles solved by singles alone, 40-55 blanks",
           TEST, 0, _sudoku_grade_set(1)),
     _spec("sudoku-g2", "sudoku", "eval only: 1,000 generated puzzles that need pairs, pointing or box-line",

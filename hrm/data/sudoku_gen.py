@@ -453,17 +453,27 @@ def published_puzzle(rng: np.random.Generator, min_rating: int = 0, max_tries: i
     return Generated(question, base.solution, rate(question))
 
 
-def _published_job(args: tuple[int, int, int]) -> list[Generated]:
-    seed, count, min_rating = args
+def hard_published_puzzle(rng: np.random.Generator) -> Generated:
+    """A published-like puzzle that singles alone cannot finish (a dead-end rating of 1 or more)."""
+    while True:
+        made = published_puzzle(rng, min_rating=1)
+        if made.rating >= 1:
+            return made
+
+
+def _published_job(args: tuple[int, int, int, float]) -> list[Generated]:
+    seed, count, min_rating, hard_share = args
     rng = np.random.default_rng(seed)
-    return [published_puzzle(rng, min_rating) for _ in range(count)]
+    return [hard_published_puzzle(rng) if hard_share and rng.random() < hard_share
+            else published_puzzle(rng, min_rating) for _ in range(count)]
 
 
 def published_many(count: int, seed: int, min_rating: int = 0, workers: int = 1, chunk: int = 256,
-                   progress: Callable[[int, int], None] | None = None) -> list[Generated]:
-    """`count` published-like puzzles, deterministic for a seed whatever the number of workers."""
-    jobs = [(int(np.random.SeedSequence([seed, i]).generate_state(1)[0]), min(chunk, count - start), min_rating)
-            for i, start in enumerate(range(0, count, chunk))]
+                   progress: Callable[[int, int], None] | None = None, hard_share: float = 0.0) -> list[Generated]:
+    """`count` published-like puzzles, deterministic for a seed whatever the number of workers; a
+    `hard_share` of them are drawn until singles alone cannot finish them."""
+    jobs = [(int(np.random.SeedSequence([seed, i]).generate_state(1)[0]), min(chunk, count - start), min_rating,
+             hard_share) for i, start in enumerate(range(0, count, chunk))]
     results: list[Generated] = []
     with contextlib.ExitStack() as stack:
         mapper = map if workers <= 1 else stack.enter_context(process_pool(workers)).imap

@@ -52,6 +52,7 @@ class TrainConfig:
     seed: int = 0
     compile: bool | None = None             # torch.compile the reasoning modules; None: on for CUDA only
     log_every: int = 10                     # steps per metrics.jsonl line (and per all-reduce of metrics)
+    init_weights: str = ""                  # a fresh run starts from these weights (curriculum stages)
     preset: str = ""                        # the preset this config started from (informational)
 
     def __post_init__(self) -> None:

@@ -134,6 +134,22 @@ def resolve_dataset(config: TrainConfig, data_dir: str | Path | None, env: D.Dis
     return Path(path)
 
 
+def initialise_from(model: HRM, path: Path) -> None:
+    """Copy the weights of `path` into `model` (the next stage of a curriculum starts where the last
+    one ended); the architecture must be the same, tensor for tensor."""
+    from hrm.checkpoint import load_model
+
+    source, _ = load_model(path, model.device)
+    mine, theirs = model.state_dict(), source.state_dict()
+    mismatched = sorted(k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape)
+    if mismatched or set(theirs) - set(mine):
+        raise HRMError(f"init_weights {path} does not fit this model ({len(mismatched)} tensors differ, "
+                       f"first: {(mismatched or sorted(set(theirs) - set(mine)))[0]})",
+                       hint="use weights of the same architecture or drop init_weights")
+    with torch.no_grad():
+        model.load_state_dict({k: v.to(mine[k].dtype) for k, v in theirs.items()})
+
+
 def load_run_config(run_dir: Path) -> TrainConfig:
     path = Path(run_dir) / "config.json"
     try:
@@ -181,6 +197,8 @@ class _Trainer:
         torch.manual_seed(c.seed)                          # identical init on every rank...
         self.model_config = c.model_config(meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers)
         self.model = model = HRM(self.model_config).to(env.device)
+        if c.init_weights and not resume:
+            initialise_from(model, Path(c.init_weights))
         D.broadcast_module(model)                          # ...and rank 0's weights anyway, as the reference
         torch.manual_seed(c.seed + env.rank)               # then per-rank randomness (halting exploration)
         model.train()
