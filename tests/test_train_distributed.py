@@ -60,3 +60,23 @@ def test_two_gloo_processes_match_one(tmp_path: Path) -> None:
     double_eval = [r for r in map(json.loads, records[1]) if "eval/exact_accuracy" in r][-1]
     assert double_eval["eval/count"] == single.last_eval.count
     assert abs(double_eval["eval/token_accuracy"] - single.last_eval.token_accuracy) < 1e-6
+
+
+def test_a_failed_worker_is_one_line_from_the_launcher(tmp_path: Path) -> None:
+    """`hrm train --nproc 2` whose workers fail: their own one-line message, then one line from the
+    launcher, and no traceback or launcher log lines."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NO_COLOR": "1", "HRM_NO_PROGRESS": "1"}
+    command = [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--nproc", "2",
+               "--device", "cpu", "--out", str(tmp_path / "run"), "data=no-such-dataset"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240,
+                          cwd=Path(__file__).resolve().parents[1])
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and not any(line[:1] in "WE" and line[1:5].isdigit() for line in lines)
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 2 and "unknown dataset 'no-such-dataset'" in errors[0]
+    assert "training process 0 stopped with exit code 2" in errors[1]

@@ -123,6 +123,7 @@ def barrier() -> None:
 
 
 def relaunch_argv(nproc: int, argv: list[str]) -> list[str]:
-    """The torch.distributed.run command that reruns `hrm <argv>` on `nproc` local processes."""
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+    """The torch.distributed.run command (through hrm_cli.launch, which keeps a failed worker's report to
+    one line) that reruns `hrm <argv>` on `nproc` local processes."""
+    return [sys.executable, "-m", "hrm_cli.launch", "--standalone", f"--nproc-per-node={nproc}",
             "-m", "hrm_cli", *argv]
