@@ -139,8 +139,8 @@ def main() -> None:
     except Exception as exc:
         if _debug:
             raise
-        if os.environ.get("RANK", "0") != "0" and "closed by peer" in str(exc):
-            sys.exit(exit_codes.USAGE_ERROR)    # another process failed first and has said why
+        if os.environ.get("RANK", "0") != "0" and "gloo" in str(exc):
+            sys.exit(exit_codes.USAGE_ERROR)    # its link to a process that failed first, which has said why
         get_printer().error(f"{type(exc).__name__}: {exc}", "run with --debug for the traceback")
         sys.exit(exit_codes.USAGE_ERROR)
     if code == exit_codes.INTERRUPTED and not get_printer().reported_stop:
