@@ -19,7 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer
 
-from hrm_cli import exit_codes
+from hrm_cli import exit_codes, help_format
 from hrm_cli.output import Printer, get_printer, set_printer, survive_closed_outputs
 
 COMMANDS = ["solve", "watch", "train", "eval", "data", "presets", "plot", "export", "info"]
@@ -75,6 +75,7 @@ def _register_commands() -> None:
 
 
 _register_commands()
+help_format.install()
 
 
 GLOBAL_FLAGS = {"-q", "--quiet", "-v", "--verbose", "--debug", "--no-progress"}

@@ -233,3 +233,12 @@ def test_argument_errors_are_one_line_exit_2(capsys, monkeypatch, args, message)
     result = run_cli(capsys, monkeypatch, *args)
     assert result.code == 2 and message in result.err
     assert result.err.strip().count("\n") == 0 and result.err.startswith("error:")
+
+
+@pytest.mark.parametrize("command", ["solve", "train", "export", "watch", "eval", "data"])
+def test_help_pages_show_no_bool_placeholders_or_braces(capsys, monkeypatch, command):
+    result = run_cli(capsys, monkeypatch, command, "--help")
+    usage = next(line for line in result.out.splitlines() if "Usage:" in line)
+    assert result.code == 0 and "<bool>" not in result.out and "{" not in usage
+    if command == "export":
+        assert "Usage: hrm export [OPTIONS] WEIGHTS" in result.out
