@@ -190,3 +190,39 @@ def test_train_without_a_task_is_a_usage_error(capsys, monkeypatch) -> None:
     assert result.code == 2 and "--task" in result.err
     bad = run_cli(capsys, monkeypatch, "train", "--task", "sudoku", "--preset", "cpu", "lr==")
     assert bad.code == 2 and "lr" in bad.err
+
+
+def test_one_run_per_folder_and_leftovers_of_kills_are_cleared(dataset: Path, tmp_path: Path, capsys,
+                                                                monkeypatch) -> None:
+    """A second run (or resume) into a folder a live run holds stops at once, naming its PID; after the
+    holder stops, resume works, clearing temp files of killed writes and a torn last metrics line."""
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HRM_NO_PROGRESS": "1", "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--data",
+               str(dataset), "--out", str(run), "--device", "cpu", "--no-plot", *TINY, "total_steps=100000",
+               "eval_every=3", "log_every=1"]
+    holder = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "resume.pt").exists():
+            assert holder.poll() is None and time.monotonic() < deadline, "training never saved"
+            time.sleep(0.1)
+        for extra in ([], ["--resume"]):
+            second = subprocess.run([*command, *extra], cwd=REPO, env=env, capture_output=True, text=True,
+                                    timeout=120)
+            assert second.returncode == 2, second.stderr
+            assert f"in use by another training run (PID {holder.pid})" in second.stderr
+        holder.send_signal(signal.SIGINT)
+        holder.communicate(timeout=120)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    stale = run / ".last.safetensors.tmp-12345"
+    stale.write_bytes(b"half a file")
+    with open(run / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"step": 99999, "lr": 0.0')          # torn by a kill
+    resumed = run_cli(capsys, monkeypatch, "train", "--out", str(run), "--resume", "--device", "cpu", "--json",
+                      "--no-plot", "--until", str(load_resume(run / "resume.pt")["step"] + 1))
+    assert resumed.code == 0, resumed.err
+    assert not stale.exists() and "dropped unreadable line" in resumed.err
+    assert all(json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines())

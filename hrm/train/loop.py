@@ -39,6 +39,7 @@ from hrm.optim import EMA, AdamATan2, PuzzleEmbeddingSignSGD, lr_at
 from hrm.train import distributed as D
 from hrm.train.config import TrainConfig
 from hrm.train.evaluate import EvalResult, evaluate, to_device
+from hrm.train.runlock import RunLock
 from hrm.train.state import (
     carry_slice,
     carry_state,
@@ -167,8 +168,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, device: str = "auto",
     """Train `config` into `run_dir` (every rank calls this; only rank 0 writes)."""
     env = D.init(device)
     try:
-        return _Trainer(config, Path(run_dir), env, reporter or Reporter()).run(
-            data_dir, resume, until, data_progress)
+        with RunLock(Path(run_dir)) if env.is_main else contextlib.nullcontext():
+            return _Trainer(config, Path(run_dir), env, reporter or Reporter()).run(
+                data_dir, resume, until, data_progress)
     finally:
         D.cleanup()
 
@@ -243,8 +245,15 @@ class _Trainer:
         path = self.run_dir / "metrics.jsonl"
         if not path.exists():
             return
-        kept = [line for line in path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        kept = []
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            try:
+                record = json.loads(line) if line.strip() else None
+            except ValueError:                  # a line torn by a kill mid-write: nothing to keep
+                self.reporter.log(f"warning: dropped unreadable line {number} of {path}")
+                continue
+            if isinstance(record, dict) and record.get("step", 0) <= self.step:
+                kept.append(line)
         atomic_write(path, lambda tmp: tmp.write_text("".join(line + "\n" for line in kept)))
 
     def _load_resume(self) -> None:
