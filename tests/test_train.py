@@ -179,3 +179,19 @@ def test_a_curriculum_stage_starts_from_the_last_stages_weights(dataset: Path, t
         train(tiny_config(init_weights=str(first.run_dir / "last.safetensors"),
                           model_overrides={"hidden_size": 64, "num_heads": 2}),
               tmp_path / "d", device="cpu", data_dir=dataset)
+
+
+def test_a_resume_file_with_code_in_it_is_refused_without_torchs_unsafe_advice(tmp_path: Path) -> None:
+    import os
+    import pickle
+
+    class Payload:
+        def __reduce__(self) -> tuple:   # the classic pickle payload: run a shell command on load
+            return (os.system, ("echo owned > " + str(tmp_path / "owned"),))
+
+    path = tmp_path / "resume.pt"
+    torch.save({"version": 1, "x": Payload()}, path, pickle_module=pickle)
+    with pytest.raises(HRMError) as caught:
+        load_resume(path)
+    assert "never runs code" in str(caught.value) and "weights_only" not in str(caught.value)
+    assert not (tmp_path / "owned").exists()

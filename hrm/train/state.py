@@ -74,6 +74,9 @@ def load_resume(path: Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights only load failed" in first.lower():     # torch's text goes on to advise unsafe loading
+            raise WeightsError(f"{path} holds Python objects besides tensors and numbers; hrm never runs code "
+                               "from a resume file", hint="it was not written by hrm train; start a new run") from None
         raise WeightsError(f"{path} is not a readable resume file ({first[:200]})",
                            hint="it may be truncated or corrupted; restore a copy or start again") from None
     if not isinstance(state, dict) or state.get("version") != RESUME_VERSION:
