@@ -12,6 +12,22 @@ from rich.console import Console
 WEIGHTS_HELP = "Weights file, run folder or shipped model name (default: the shipped model)."
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"}
+
+
+def visible(text: object) -> str:
+    """Text from a file (a card, a name, a task id) made harmless for a terminal: control characters
+    such as ESC (title changes, screen clears) shown as \\xNN."""
+    return str(text).translate(_CONTROL)
+
+
+def safe(text: object) -> str:
+    """`visible` text that is also escaped for Rich markup, for interpolating into a markup string."""
+    from rich.markup import escape
+
+    return escape(visible(text))
+
+
 class SurvivingStream(io.TextIOBase):
     """A text stream that outlives its reader. `hrm train ... | tee log` gets one Ctrl-C for the whole
     pipeline: tee dies, and the next progress line would raise BrokenPipeError in the middle of the
@@ -111,19 +127,15 @@ class Printer:
 
     def warn(self, message: str) -> None:
         """A caveat the user should see (stderr, unless --quiet)."""
-        from rich.markup import escape
-
         if self.quiet == 0:
-            self.err.print(f"[yellow]warning:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+            self.err.print(f"[yellow]warning:[/] {safe(message)}", markup=True, highlight=False, soft_wrap=True)
 
     def debug(self, renderable: object) -> None:
         if self.verbose > 0:
             self.err.print(renderable, style="dim")
 
     def error(self, message: str, hint: str | None = None) -> None:
-        from rich.markup import escape
-
-        text = f"[bold red]error:[/] {escape(message)}" + (f" [dim]({escape(hint)})[/]" if hint else "")
+        text = f"[bold red]error:[/] {safe(message)}" + (f" [dim]({safe(hint)})[/]" if hint else "")
         self.err.print(text,
                        markup=True, highlight=False, soft_wrap=True)
 

@@ -242,3 +242,24 @@ def test_help_pages_show_no_bool_placeholders_or_braces(capsys, monkeypatch, com
     assert result.code == 0 and "<bool>" not in result.out and "{" not in usage
     if command == "export":
         assert "Usage: hrm export [OPTIONS] WEIGHTS" in result.out
+
+
+def test_text_from_files_never_reaches_the_terminal_as_codes_or_markup(capsys, monkeypatch, tmp_path):
+    """A card or a file name can hold ESC sequences (set the title, clear the screen) or Rich markup:
+    printed, they are visible characters."""
+    from hrm.checkpoint import read_metadata
+    from hrm.export import export_safetensors
+
+    torch.manual_seed(0)
+    model = HRM(get_preset("trm-sudoku-tiny").with_overrides(halt_max_steps=2))
+    hostile = "\x1b]0;pwned\x07\x1b[2J[bold red]loud[/]"
+    weights = tmp_path / "hostile.safetensors"
+    export_safetensors(model, {"card": json.dumps({"description": hostile, hostile: "x"})}, weights, torch.float32)
+    assert hostile in json.loads(read_metadata(weights)["card"])["description"]
+    info = run_cli(capsys, monkeypatch, "info", str(weights))
+    assert info.code == 0 and "\x1b" not in info.out and "\x07" not in info.out
+    assert "\\x1b]0;pwned\\x07" in info.out and "[bold red]loud[/]" in info.out
+    named = tmp_path / "\x1b[2J[red]evil.txt"
+    named.write_text(EASY + "\n" + EASY + "\n")
+    solved = run_cli(capsys, monkeypatch, "solve", str(named), "-w", str(weights))
+    assert "\x1b" not in solved.out + solved.err and "\\x1b[2J[red]evil.txt" in solved.out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hrm_cli.output import get_printer
+from hrm_cli.output import get_printer, visible
 
 
 def info(
@@ -32,16 +32,18 @@ def info(
     if as_json:
         printer.json_line(json.dumps(record))
         return
+    from rich.text import Text
+
     table = Table(show_header=False, box=None)
     for key in ("path", "task", "arch", "parameters", "dtype", "dataset_hash", "train_step"):
         value = record[key]
-        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+        table.add_row(key, Text(f"{value:,}" if isinstance(value, int) else visible(value)))
     c = config
     table.add_row("architecture", f"hidden {c.hidden_size}, {c.num_heads} heads, mixer {c.mixer}, "
                   f"H/L layers {c.H_layers}/{c.L_layers}, H/L cycles {c.H_cycles}/{c.L_cycles}, "
                   f"Mmax {c.halt_max_steps}, positions {c.pos_encodings}")
-    for key, value in loaded.card.items():
-        table.add_row(str(key), value if isinstance(value, str) else json.dumps(value))
+    for key, value in loaded.card.items():      # card text is the file's: never markup, never control codes
+        table.add_row(Text(visible(key)), Text(visible(value if isinstance(value, str) else json.dumps(value))))
     printer.result(table)
 
 

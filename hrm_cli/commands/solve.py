@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from hrm_cli import exit_codes
-from hrm_cli.output import WEIGHTS_HELP, get_printer
+from hrm_cli.output import WEIGHTS_HELP, get_printer, visible
 
 SCHEMA_VERSION = 1
 DEFAULT_ATTEMPTS = 4   # Sudoku/Maze: more views only run while the verifier rejects every answer so far
@@ -66,7 +67,6 @@ def _status(solution) -> str:  # noqa: ANN001
 
 
 def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: ANN001
-    from rich.text import Text
 
     from hrm_cli.boards import arc_demos, arc_submissions, side_by_side
 
@@ -75,7 +75,7 @@ def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: AN
     title = {"solved": "answer (verified)", "unsolved": "best attempt (UNSOLVED)",
              "unverified": "answer (no known output)", "rejected": "rejected"}[status]
     if total > 1:
-        printer.result(Text(f"# {solution.puzzle.name or index + 1}", style="bold"))
+        printer.result(Text(f"# {visible(solution.puzzle.name or index + 1)}", style="bold"))
     if task.name == "arc" and printer.verbose:
         printer.result(arc_demos(solution.puzzle))
     two_submitted = solution.submission is not None and len(solution.candidates) > 1   # ARC's pass@2
@@ -162,7 +162,7 @@ def _show_read(task, puzzles) -> None:  # noqa: ANN001
 
     printer = get_printer()
     for p in puzzles:
-        printer.info(f"read from {p.name}:")
+        printer.info(Text(f"read from {visible(p.name)}:"))
         printer.info(board(task.name, p.grid, p))
         conf = p.extra.get("read_confidence")
         if conf is not None and float(conf.min()) < 0.9:
@@ -224,7 +224,7 @@ def solve(
     if not as_json and len(solutions) > 5 and not printer.verbose:
         for s in solutions:
             answer = _text_form(puzzle_task, s.answer, s.puzzle) if puzzle_task.name == "sudoku" else ""
-            printer.result(f"{_status(s):<10} {s.puzzle.name}  {answer}")
+            printer.result(Text(f"{_status(s):<10} {visible(s.puzzle.name)}  {answer}"))
     if len(solutions) > 1:
         printer.info(_summary(solutions, elapsed))
     if png is not None:
