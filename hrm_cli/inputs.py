@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import stat
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from hrm.errors import HRMError, PuzzleParseError
 
@@ -28,17 +30,36 @@ def _expand(paths: list[str]) -> list[str]:
     return files
 
 
+def _read_bounded(stream: BinaryIO, source: str) -> bytes:
+    """At most MAX_TEXT_BYTES from a stream whose size nobody can know in advance (stdin, a device)."""
+    data = stream.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        raise HRMError(f"{source}: more than {MAX_TEXT_BYTES // 2**20} MB of input, too much for puzzles")
+    return data
+
+
 def _read_text(path: str) -> tuple[str, str]:
     if path == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise HRMError("no puzzle given", hint="pass a FILE, or pipe a puzzle into `hrm solve -`")
-        return sys.stdin.read(), "<stdin>"
+        stream = getattr(sys.stdin, "buffer", None)
+        data = _read_bounded(stream, "<stdin>") if stream is not None else sys.stdin.read().encode()
+        return _decode(data, "<stdin>"), "<stdin>"
     file = Path(path)
     if not file.exists():
         raise HRMError(f"{path}: no such file")
+    mode = file.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else \
+            "not a regular file"
+        raise HRMError(f"{path}: {kind}, not a puzzle file", hint=f"pipe it in instead: hrm solve - < {path}")
     if file.stat().st_size > MAX_TEXT_BYTES:
         raise HRMError(f"{path}: file is too large ({file.stat().st_size} bytes) for a puzzle file")
-    data = file.read_bytes()
+    with open(file, "rb") as handle:
+        return _decode(_read_bounded(handle, path), path), path
+
+
+def _decode(data: bytes, path: str) -> str:
     if b"\x00" in data[:4096]:
         raise PuzzleParseError("not a text file (binary data)", source=path)
     try:

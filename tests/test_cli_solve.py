@@ -263,3 +263,21 @@ def test_text_from_files_never_reaches_the_terminal_as_codes_or_markup(capsys, m
     named.write_text(EASY + "\n" + EASY + "\n")
     solved = run_cli(capsys, monkeypatch, "solve", str(named), "-w", str(weights))
     assert "\x1b" not in solved.out + solved.err and "\\x1b[2J[red]evil.txt" in solved.out
+
+
+def test_endless_inputs_are_bounded(capsys, monkeypatch, tmp_path, untrained_weights):
+    """A device, a FIFO or an endless stdin is never read without limit."""
+    import io
+    import os
+    import sys
+
+    result = run_cli(capsys, monkeypatch, "solve", "/dev/zero", "-w", str(untrained_weights))
+    assert result.code == 2 and "a device, not a puzzle file" in result.err
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = run_cli(capsys, monkeypatch, "solve", str(fifo), "-w", str(untrained_weights))
+    assert result.code == 2 and "a pipe, not a puzzle file" in result.err
+    monkeypatch.setattr("hrm_cli.inputs.MAX_TEXT_BYTES", 1000)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"1" * 5000)))
+    result = run_cli(capsys, monkeypatch, "solve", "-", "-w", str(untrained_weights))
+    assert result.code == 2 and "more than" in result.err and "too much for puzzles" in result.err
