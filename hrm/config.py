@@ -24,6 +24,17 @@ def swiglu_width(hidden: int, expansion: float) -> int:
     return -(-inner // 256) * 256
 
 
+# The ranges a model config may take (read from any weights file, so they bound what it can allocate):
+# generous for every real model (the paper's are hidden 512, 4 + 4 layers, Mmax 16, 30x30 grids).
+CONFIG_RANGES: dict[str, tuple[float, float]] = {
+    "vocab_size": (2, 1024), "seq_len": (1, 4096), "num_puzzle_identifiers": (1, 4_000_000),
+    "puzzle_emb_ndim": (0, 8192), "puzzle_emb_len": (0, 256), "hidden_size": (1, 8192), "num_heads": (1, 256),
+    "expansion": (0.01, 64.0), "H_layers": (0, 32), "L_layers": (1, 32), "H_cycles": (1, 32), "L_cycles": (1, 32),
+    "halt_max_steps": (1, 256), "halt_exploration_prob": (0.0, 1.0), "rms_norm_eps": (0.0, 1.0),
+    "rope_theta": (1.0, 1e9),
+}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str = "hrm"                   # "hrm": two modules, one-step gradient; "trm": one net, full recursion
@@ -52,6 +63,7 @@ class ModelConfig:
     attention_backend: str = "auto"     # auto | sdpa | flash
 
     def __post_init__(self) -> None:
+        self._check_types_and_ranges()
         checks = [
             (self.arch in ("hrm", "trm"), "arch must be 'hrm' or 'trm'"),
             (self.hidden_size % self.num_heads == 0, "hidden_size must be divisible by num_heads"),
@@ -65,6 +77,20 @@ class ModelConfig:
         for ok, message in checks:
             if not ok:
                 raise HRMError(f"invalid model config: {message}")
+
+    def _check_types_and_ranges(self) -> None:
+        """Every field has its type and a sane range (CONFIG_RANGES) before anything is sized from it: a
+        file's config may say 100,000 layers or num_heads 0."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise HRMError(f"invalid model config: {f.name} must be {kind.__name__}, not {value!r:.40}")
+            low, high = CONFIG_RANGES.get(f.name, (None, None))
+            if low is not None and not (low <= value <= high):   # NaN fails this too
+                raise HRMError(f"invalid model config: {f.name} = {value!r:.40} is outside {low}..{high}")
 
     @property
     def prefix_len(self) -> int:

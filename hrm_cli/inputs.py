@@ -63,7 +63,7 @@ def _decode(data: bytes, path: str) -> str:
     if b"\x00" in data[:4096]:
         raise PuzzleParseError("not a text file (binary data)", source=path)
     try:
-        return data.decode("utf-8-sig"), path
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PuzzleParseError(f"not UTF-8 text (byte {exc.start})", source=path) from None
 

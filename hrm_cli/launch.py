@@ -23,8 +23,9 @@ def main() -> None:
     try:
         run(sys.argv[1:])
     except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()
-        print(f"error: training process {rank} stopped with exit code {failure.exitcode}; its message is above",
+        # rank 0 says why when it fails; others may only have lost their link to it first
+        rank, failure = (0, exc.failures[0]) if 0 in exc.failures else exc.get_first_failure()
+        print(f"error: training stopped: process {rank} exited with code {failure.exitcode} (the reason is above)",
               file=sys.stderr)
         sys.exit(failure.exitcode if failure.exitcode > 0 else 1)
 

@@ -4,6 +4,7 @@ stablemax, initialisation and determinism. Tiny configs on CPU."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -222,3 +223,30 @@ def test_trm_segment_backprops_through_the_whole_last_recursion() -> None:
     for h in handles:
         h.remove()
     assert counts["L_level"] == 2 + 1                            # n latent updates + 1 answer update
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("num_heads", 0, "num_heads = 0 is outside 1..256"),
+    ("hidden_size", -5, "hidden_size = -5 is outside"),
+    ("expansion", float("nan"), "expansion = nan is outside"),
+    ("L_layers", 100_000, "L_layers = 100000 is outside"),
+    ("halt_max_steps", 10**9, "halt_max_steps = 1000000000 is outside"),
+    ("H_cycles", 10**9, "H_cycles = 1000000000 is outside"),
+    ("vocab_size", 10**9, "vocab_size = 1000000000 is outside"),
+    ("hidden_size", "512", "hidden_size must be int"),
+    ("act_continue", 1, "act_continue must be bool"),
+])
+def test_a_config_out_of_range_is_one_clear_error_before_anything_is_built(field, value, message) -> None:
+    from hrm.config import ModelConfig
+    from hrm.errors import HRMError
+
+    with pytest.raises(HRMError, match=re.escape(message)):
+        ModelConfig(**{field: value})
+
+
+def test_every_preset_is_inside_the_ranges() -> None:
+    from hrm.config import CONFIG_RANGES, PRESETS
+
+    for config in PRESETS.values():
+        for name, (low, high) in CONFIG_RANGES.items():
+            assert low <= getattr(config, name) <= high
