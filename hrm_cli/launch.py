@@ -23,11 +23,12 @@ def main() -> None:
     try:
         run(sys.argv[1:])
     except ChildFailedError as exc:
-        # rank 0 says why when it fails; others may only have lost their link to it first
-        rank, failure = (0, exc.failures[0]) if 0 in exc.failures else exc.get_first_failure()
-        print(f"error: training stopped: process {rank} exited with code {failure.exitcode} (the reason is above)",
-              file=sys.stderr)
-        sys.exit(failure.exitcode if failure.exitcode > 0 else 1)
+        # The process that failed for a reason has said it; the others were stopped by the launcher
+        # (negative codes: signals) or lost their link to it, in whatever order the race ran.
+        codes = [failure.exitcode for failure in exc.failures.values()]
+        code = min((c for c in codes if c > 0), default=1)
+        print(f"error: training stopped: a process exited with code {code} (the reason is above)", file=sys.stderr)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

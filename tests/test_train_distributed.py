@@ -79,4 +79,4 @@ def test_a_failed_worker_is_one_line_from_the_launcher(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and not any(line[:1] in "WE" and line[1:5].isdigit() for line in lines)
     errors = [line for line in lines if line.startswith("error:")]
     assert len(errors) == 2 and "unknown dataset 'no-such-dataset'" in errors[0]
-    assert "training stopped: process 0 exited with code 2" in errors[1]
+    assert "training stopped: a process exited with code 2" in errors[1]
