@@ -338,3 +338,26 @@ def test_examples_parse_and_are_detected(examples_dir):
 def test_sniff_rejects_other_tasks(examples_dir):
     for path in [*(examples_dir / "maze").glob("*.txt"), *(examples_dir / "arc").glob("*.json")]:
         assert not TASK.sniff(path.read_text())
+
+
+PUZZLE_81 = "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_lf_crlf_and_cr_line_endings_read_alike(newline: str) -> None:
+    rows = [PUZZLE_81[i:i + 9] for i in range(0, 81, 9)]
+    [puzzle] = TASK.parse(newline.join(["# a comment", *rows]) + newline)
+    assert "".join(str(v) if v else "." for v in puzzle.grid.reshape(-1)) == PUZZLE_81
+
+
+def test_quoted_csv_fields_are_read() -> None:
+    [puzzle] = TASK.parse(f'source,question,answer,rating\n"book, page 3","{PUZZLE_81}",,"12"\n')
+    assert puzzle.extra["source"] == "book, page 3" and puzzle.extra["rating"] == "12"
+    assert int(np.count_nonzero(puzzle.grid)) == 17
+
+
+def test_a_header_is_only_allowed_on_the_first_line() -> None:
+    text = f"source,question,answer,rating\nx,{PUZZLE_81},,0\nsource,question,answer,rating\nx,{PUZZLE_81},,0\n"
+    with pytest.raises(PuzzleParseError) as caught:
+        TASK.parse(text, "f.csv")
+    assert caught.value.line == 3 and "header is allowed only on the first line" in str(caught.value)

@@ -12,6 +12,7 @@ Tokens: PAD 0, blank 1, digit d -> d + 1 (vocab 11, 81 tokens, labels on every c
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 
@@ -157,6 +158,7 @@ class _Parser:
         self.rows: list[np.ndarray] = []          # pending rows of a 9-line grid
         self.first_row_line = 0
         self.columns: dict[str, int] | None = None  # from a CSV header
+        self.content_seen = False                 # a header may only be the first content line
         self.unsolved: Puzzle | None = None       # last plain puzzle, may receive a following solution
 
     def error(self, message: str, line: int | None = None, column: int | None = None,
@@ -164,8 +166,8 @@ class _Parser:
         return PuzzleParseError(message, self.source, line, column, hint)
 
     def run(self, text: str) -> list[Puzzle]:
-        for number, raw in enumerate(text.split("\n"), start=1):
-            self.read_line(raw.rstrip("\r"), number)
+        for number, raw in enumerate(_LINE_BREAK.split(text), start=1):   # LF, CRLF or CR alike
+            self.read_line(raw, number)
         if self.rows:
             raise self.error(f"incomplete grid: {len(self.rows)} of 9 rows", self.first_row_line,
                              hint="a grid needs 9 rows of 9 cells")
@@ -177,7 +179,11 @@ class _Parser:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             return
+        first, self.content_seen = not self.content_seen, True
         if "," in line:
+            if first and not any(ch.isdigit() for ch in line):
+                self.columns = _header_columns([f.strip().lower() for f in _csv_fields(line)])
+                return
             self.read_csv_line(line, number)
         elif not _is_rule_line(stripped):
             self.read_cells_line(line, number)
@@ -257,16 +263,15 @@ class _Parser:
     def read_csv_line(self, line: str, number: int) -> None:
         if self.rows:
             raise self.error("a CSV row inside an unfinished 9-line grid", number, 1)
-        fields = line.split(",")
-        if self.columns is None and not any(ch.isdigit() for ch in line):
-            self.columns = _header_columns([f.strip().lower() for f in fields])
-            return
+        fields = _csv_fields(line)
+        if not any(ch.isdigit() for ch in line):
+            raise self.error("a CSV row with no digits (a header is allowed only on the first line)", number, 1)
         columns = self.columns or _default_csv_columns(len(fields))
         if columns is None or len(fields) <= max(columns.values()):
             wanted = "4 comma-separated fields (source,question,answer,rating)" if columns is None else (
                 f"{max(columns.values()) + 1} comma-separated fields as in the header")
             raise self.error(f"expected {wanted}, found {len(fields)}", number, 1)
-        starts = np.cumsum([1] + [len(f) + 1 for f in fields[:-1]]).tolist()
+        starts = _field_starts(line, fields)
         question = self.csv_grid(fields, starts, columns["question"], number)
         answer = None
         if "answer" in columns and fields[columns["answer"]].strip():
@@ -286,6 +291,25 @@ class _Parser:
             raise self.error(f"CSV field {index + 1} has {len(values)} cells, expected 81", number,
                              _wrong_count_column(columns, CELLS, starts[index] + len(field) - 1))
         return values.reshape(SIZE, SIZE)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _csv_fields(line: str) -> list[str]:
+    """One CSV line's fields, quotes understood as the csv module reads them."""
+    return next(csv.reader([line]), [])
+
+
+def _field_starts(line: str, fields: list[str]) -> list[int]:
+    """1-based column where each field's text begins in the raw line (after an opening quote)."""
+    starts, position = [], 0
+    for field in fields:
+        found = line.find(field, position) if field else position
+        found = position if found < 0 else found
+        starts.append(found + 1)
+        position = found + len(field)
+    return starts
 
 
 def _header_columns(names: list[str]) -> dict[str, int] | None:
