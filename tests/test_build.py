@@ -252,8 +252,48 @@ def test_arc_tasks_options_are_checked(tmp_path) -> None:
     with pytest.raises(DataError, match=str(tmp_path / "absent")):
         build_dataset("arc-tasks", tmp_path / "x", BuildOptions(from_json=str(tmp_path / "absent")))
     (tmp_path / "t").mkdir()
-    (tmp_path / "t" / "wide.json").write_text(json.dumps({"train": [], "test": [{"input": [[1] * 9],
-                                                                                  "output": [[1] * 9]}]}))
+    wide = [{"input": [[1] * 9], "output": [[1] * 9]}]
+    (tmp_path / "t" / "wide.json").write_text(json.dumps({"train": wide, "test": wide}))
     with pytest.raises(DataError, match="no ARC task fits a 8x8 canvas"):
         build_dataset("arc-tasks", tmp_path / "x", BuildOptions(from_json=str(tmp_path / "t"), canvas=8))
     assert not (tmp_path / "x").exists()
+
+
+ONE = [{"input": [[1]], "output": [[1]]}]
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"train": [{"input": [[3.5]], "output": [[1]]}], "test": ONE}, "'3.5', not an integer"),
+    ({"train": [{"input": [[True]], "output": [[1]]}], "test": ONE}, "'True', not an int"),
+    ({"train": [{"input": [["7"]], "output": [[1]]}], "test": ONE}, "'7', not an integer"),
+    ({"train": [], "test": ONE}, "'train' list is empty"),
+    ({"train": [{"input": [[1, 2], [3]], "output": [[1]]}], "test": ONE}, "same length"),
+])
+def test_task_files_are_read_as_strictly_as_solve_reads_them(tmp_path, content, message) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "task.json").write_text(json.dumps(content))
+    with pytest.raises(DataError, match=message):
+        build_dataset("arc-tasks", tmp_path / "x", BuildOptions(from_json=str(tmp_path / "t"), canvas=8))
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"\xff\xfe not utf-8", "cannot read ARC task"),
+    (b"[" * 100_000 + b"]" * 100_000, "cannot read ARC task"),
+    (b'{"train": [{"input": [[' + b"9" * 100_000 + b']]}]}', "cannot read ARC task"),
+])
+def test_unreadable_task_files_are_one_clear_error(tmp_path, raw, message) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "task.json").write_bytes(raw)
+    with pytest.raises(DataError, match=message):
+        build_dataset("arc-tasks", tmp_path / "x", BuildOptions(from_json=str(tmp_path / "t"), canvas=8))
+
+
+def test_task_files_of_one_name_in_two_folders_keep_separate_identifiers(tmp_path) -> None:
+    from hrm.data.sources import load_arc_tasks_from
+
+    pair = [{"input": [[1]], "output": [[2]]}]
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "same.json").write_text(json.dumps({"train": pair, "test": pair}))
+    (tmp_path / "a" / "other.json").write_text(json.dumps({"train": pair, "test": pair}))
+    assert sorted(t.name for t in load_arc_tasks_from(tmp_path)) == ["a/same", "b/same", "other"]

@@ -210,27 +210,33 @@ class ArcTask:
 
 
 def _grid(value: object, where: str) -> np.ndarray:
-    try:
-        grid = np.array(value, dtype=np.int64)
-    except (TypeError, ValueError):
-        raise DataError(f"{where}: a grid must be a list of equal-length rows of integers") from None
-    if grid.ndim != 2 or not (1 <= grid.shape[0] <= 30 and 1 <= grid.shape[1] <= 30):
-        raise DataError(f"{where}: grid shape {grid.shape} is outside 1..30 x 1..30")
-    if grid.min() < 0 or grid.max() > 9:
-        raise DataError(f"{where}: colours must be 0..9")
-    return grid.astype(np.uint8)
+    """A grid exactly as `hrm solve` reads one: rows of integer colours 0..9, never rounded or converted
+    (3.5, true and "7" are errors, not 3, 1 and 7)."""
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise DataError(f"{where}: a grid must be a list of rows, each a list of colours")
+    for r, row in enumerate(value):
+        for c, colour in enumerate(row):
+            if type(colour) is not int or not 0 <= colour <= 9:
+                raise DataError(f"{where}: the colour at row {r + 1}, column {c + 1} is {str(colour)[:20]!r}, "
+                                "not an integer 0..9")
+    shape = (len(value), len(value[0]) if value else 0)
+    if not (1 <= shape[0] <= 30 and 1 <= shape[1] <= 30) or any(len(row) != shape[1] for row in value):
+        raise DataError(f"{where}: a grid needs 1..30 rows of the same length, 1..30 colours each")
+    return np.array(value, dtype=np.uint8)
 
 
 def load_arc_task(file: ArcTaskFile) -> ArcTask:
     try:
-        data = json.loads(file.path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read ARC task {file.path}: {exc}") from None
+        data = json.loads(file.path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:     # ValueError: bad JSON, not UTF-8, huge numbers
+        raise DataError(f"cannot read ARC task {file.path}: {str(exc)[:200]}") from None
     pairs: dict[str, list[ArcPair]] = {}
     for part in ("train", "test"):
         items = data.get(part) if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise DataError(f"{file.path}: missing '{part}' list")
+        if not items:
+            raise DataError(f"{file.path}: the '{part}' list is empty")
         if not all(isinstance(item, dict) and "input" in item and "output" in item for item in items):
             raise DataError(f"{file.path}: every '{part}' pair needs an input and an output")
         pairs[part] = [(_grid(item["input"], f"{file.path} {part}[{i}]"),
@@ -246,7 +252,11 @@ def load_arc_tasks_from(path: str | Path) -> list[ArcTask]:
     files = [path] if path.is_file() else sorted(path.rglob("*.json"))
     if not files:
         raise DataError(f"no ARC task files (*.json) under {path}")
-    return [load_arc_task(ArcTaskFile(f.stem, f.parent.name, f)) for f in files]
+    stems = [f.stem for f in files]
+    # Task names become puzzle-embedding identifiers: two files of one name in different folders keep
+    # their folder in the name, so they never share a row.
+    names = [f.stem if stems.count(f.stem) == 1 else f.relative_to(path).with_suffix("").as_posix() for f in files]
+    return [load_arc_task(ArcTaskFile(name, f.parent.name, f)) for name, f in zip(names, files, strict=True)]
 
 
 def iter_arc_tasks(collection: str) -> Iterator[ArcTask]:
