@@ -152,9 +152,24 @@ def load_model(weights: str | Path | None = None, task: str | None = None, devic
     if task is not None and model.config.task != task:
         raise WeightsError(f"{path} holds {_a(model.config.task)} model, not {_a(task)} model",
                            hint=f"pass --task {model.config.task} or weights trained on {task}")
-    identifiers = json.loads(metadata.get("identifiers", "{}"))
+    identifiers = _identifiers(metadata.get("identifiers", "{}"), model.config.num_puzzle_identifiers, path)
     return LoadedModel(model=model, config=model.config, task_name=model.config.task, path=path,
                        device=torch_device, metadata=metadata, card=card(metadata), identifiers=identifiers)
+
+
+def _identifiers(text: str, rows: int, path: Path) -> dict[str, int]:
+    """The task-name -> puzzle-embedding-row map of an ARC model, checked: every row must exist."""
+    try:
+        identifiers = json.loads(text)
+    except (ValueError, RecursionError):
+        raise WeightsError(f"{path}: its identifiers are not JSON") from None
+    if not isinstance(identifiers, dict):
+        raise WeightsError(f"{path}: its identifiers must map task names to rows")
+    for name, row in identifiers.items():
+        if type(row) is not int or not 0 <= row < rows:
+            raise WeightsError(f"{path}: identifier {str(name)[:40]!r} points at row {str(row)[:20]}, "
+                               f"outside the {rows} rows of its puzzle embedding")
+    return identifiers
 
 
 def _a(task: str) -> str:

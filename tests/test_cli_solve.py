@@ -281,3 +281,23 @@ def test_endless_inputs_are_bounded(capsys, monkeypatch, tmp_path, untrained_wei
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"1" * 5000)))
     result = run_cli(capsys, monkeypatch, "solve", "-", "-w", str(untrained_weights))
     assert result.code == 2 and "more than" in result.err and "too much for puzzles" in result.err
+
+
+@pytest.mark.parametrize("identifiers, message", [
+    ("not json", "identifiers are not JSON"),
+    ("[1, 2]", "must map task names to rows"),
+    ('{"abc": -5}', "outside the 1 rows"),
+    ('{"abc": "3"}', "points at row 3"),
+])
+def test_bad_identifiers_in_weights_are_one_clear_error(capsys, monkeypatch, tmp_path, identifiers, message):
+    from hrm.export import export_safetensors
+
+    torch.manual_seed(0)
+    weights = tmp_path / "w.safetensors"
+    model = HRM(get_preset("trm-sudoku-tiny").with_overrides(halt_max_steps=2))
+    export_safetensors(model, {"identifiers": identifiers}, weights, torch.float32)
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(EASY)
+    for engine in ("torch", "numpy"):
+        result = run_cli(capsys, monkeypatch, "solve", str(puzzle), "-w", str(weights), "--engine", engine)
+        assert result.code == 2 and message in result.err, result.err
