@@ -149,7 +149,8 @@ def test_arc_grids_print_their_colour_numbers_without_colour(capsys, monkeypatch
 def test_an_arc_task_the_model_never_saw_is_flagged(capsys, monkeypatch, tmp_path, examples_dir):
     torch.manual_seed(0)
     weights = tmp_path / "arc.safetensors"
-    save_model(weights, HRM(get_preset("hrm-arc-tiny").with_overrides(seq_len=64, halt_max_steps=1)),
+    save_model(weights, HRM(get_preset("hrm-arc-tiny").with_overrides(seq_len=64, halt_max_steps=1,
+                                                                     num_puzzle_identifiers=2)),
                meta={"identifiers": json.dumps({"<blank>": 0, "00576224": 1})})
     seen = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / "00576224.json"), "-w", str(weights))
     unseen = run_cli(capsys, monkeypatch, "solve", str(examples_dir / "arc" / "66e6c45b.json"), "-w", str(weights))
