@@ -26,6 +26,10 @@ MAX_FILE_BYTES = 64 * 1024 * 1024      # larger files are refused before decodin
 MAX_PIXELS = 50_000_000                # ~ an 8K photo; also bounded by Pillow's Image.MAX_IMAGE_PIXELS
 WORK_SIDE = 2400                       # larger images are shrunk to this before reading
 TASKS = ("sudoku", "maze", "arc")
+# Strictest first: ARC needs palette colours, mazes clean walls (no photo of paper reads as one).
+# A one-colour ARC reading is kept only when neither a maze nor a Sudoku grid is found, since a
+# photo of grey paper reads as a grey ARC grid.
+DETECTION_ORDER = ("arc", "maze", "sudoku")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 REPAIR_BELOW = 0.97                    # only cells read with less confidence may be changed by the repair
 SUSPECT_BELOW = 0.9                    # cells whose runner-up reading is tried when the puzzle has no solution
@@ -108,16 +112,33 @@ def read_picture(image: Image.Image, task: str | None = None, name: str = "",
         raise HRMError(f"unknown task '{task}'", hint=f"choose one of: {', '.join(TASKS)}")
     if task is not None:
         return [_read_as(task, image, name, weights)]
-    reasons = {}
-    for candidate in ("arc", "maze", "sudoku"):       # strictest first: ARC needs palette colours
+    reasons: dict[str, str] = {}
+    weak: Puzzle | None = None
+    for candidate in DETECTION_ORDER:
         try:
-            return [_read_as(candidate, image, name, weights)]
+            puzzle = _read_as(candidate, image, name, weights)
         except ImageReadError as exc:
             reasons[candidate] = exc.message
-    error = ImageReadError(f"{name or 'image'}: no Sudoku grid, maze or ARC grid recognised",
-                           hint="pass --task sudoku|maze|arc to see why that reader failed")
+            continue
+        if candidate != "arc" or not _one_colour(puzzle):
+            return [puzzle]
+        weak = puzzle
+    if weak is not None:
+        return [weak]
+    raise _nothing_recognised(name, reasons)
+
+
+def _one_colour(puzzle: Puzzle) -> bool:
+    """An ARC reading of one colour and no demonstrations: what a photo of plain paper also gives."""
+    return not puzzle.extra.get("demos") and len(np.unique(puzzle.grid)) == 1
+
+
+def _nothing_recognised(name: str, reasons: dict[str, str]) -> ImageReadError:
+    tried = "; ".join(f"{task}: {reason}" for task, reason in reasons.items())
+    error = ImageReadError(f"{name or 'image'}: no Sudoku grid, maze or ARC grid recognised (tried {tried})",
+                           hint="pass --task sudoku|maze|arc to read it as that kind of puzzle")
     error.reasons = reasons           # per task, for --debug output
-    raise error
+    return error
 
 
 def _read_as(task: str, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
@@ -134,16 +155,20 @@ def _read_as(task: str, image: Image.Image, name: str, weights: str | Path | Non
 
 def read_sudoku(image: Image.Image, name: str = "", weights: str | Path | None = None) -> Puzzle:
     """Find the grid, recognise the 81 cells, fix readings that break a rule when unsure."""
+    from hrm.imaging.cells import blank_faint, turn_cells, turn_corners, upright_turns
     from hrm.imaging.digits import load_classifier
     from hrm.imaging.sudoku_photo import find_grid
 
     fit = find_grid(image)
-    probs = load_classifier(weights).predict(fit.cells)
+    classifier = load_classifier(weights)
+    turns = upright_turns(fit.cells, classifier)
+    cells = turn_cells(fit.cells, turns)
+    probs = blank_faint(classifier.predict(cells), cells)
     grid, confidence, repaired = decode_digits(probs)
     repaired += prefer_unique_solution(grid, confidence, probs)
     raw = probs.reshape(9, 9, 10).argmax(axis=2).astype(np.int64)
-    extra = {"read_confidence": confidence, "read_corners": fit.corners.round(1).tolist(),
-             "read_repaired": repaired, "read_raw": raw}
+    extra = {"read_confidence": confidence, "read_corners": turn_corners(fit.corners, turns).round(1).tolist(),
+             "read_repaired": repaired, "read_raw": raw, "read_turns": turns}
     return Puzzle("sudoku", grid, None, name, extra)
 
 
