@@ -362,6 +362,23 @@ def _choose(task: Task, attempts: list[Attempt]) -> int:
                                                       attempts[i].q_halt))
 
 
+def attempt_waves(attempts: int, *, everyone: bool = False) -> list[list[int]]:
+    """Attempt numbers grouped into waves that run as one batch: 0, then 1-3, 4-15, 16-63, ...
+
+    Between waves only the puzzles with no verified answer go on, so an easy puzzle costs one pass
+    and a hard one a few batched passes instead of `attempts` sequential ones. With `everyone`
+    (no verifier to stop early: ARC votes over every view) all attempts form one wave.
+    """
+    if everyone:
+        return [list(range(attempts))]
+    waves, start = [], 0
+    while start < attempts:
+        end = min(attempts, max(1, start * 4))
+        waves.append(list(range(start, end)))
+        start = end
+    return waves
+
+
 def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None = None,  # noqa: ANN001
           adaptive: bool = True, attempts: int = 1, noise: float = 0.0, batch_size: int = 64,
           progress=None) -> list[Solution]:  # noqa: ANN001
@@ -383,23 +400,23 @@ def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None
 
     tried: dict[int, list[Attempt]] = {i: [] for i in pending}
     seconds: dict[int, float] = dict.fromkeys(pending, 0.0)
-    for attempt in range(attempts):
-        todo = [i for i in pending if attempt == 0 or task.name == "arc" or not any(a.verdict.ok for a in tried[i])]
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
-            views = [_attempt_view(loaded, task, puzzles[i], i, attempt) for i in chunk]
+    for wave in attempt_waves(attempts, everyone=task.name == "arc"):
+        todo = [i for i in pending if wave[0] == 0 or task.name == "arc" or not any(a.verdict.ok for a in tried[i])]
+        views = [_attempt_view(loaded, task, puzzles[i], i, attempt) for i in todo for attempt in wave]
+        for start in range(0, len(views), batch_size):
+            chunk = views[start:start + batch_size]
             started = time.perf_counter()
-            outcomes = _run_views(loaded, task, views, max_segments=max_segments, adaptive=adaptive,
+            outcomes = _run_views(loaded, task, chunk, max_segments=max_segments, adaptive=adaptive,
                                   noise=noise, batch_size=batch_size)
             elapsed = (time.perf_counter() - started) / max(1, len(chunk))
-            for view, (answer, q, segs) in zip(views, outcomes, strict=True):
+            for view, (answer, q, segs) in zip(chunk, outcomes, strict=True):
                 answer, notes = _with_givens(task, puzzles[view.puzzle_index], answer)
                 verdict = task.verify(puzzles[view.puzzle_index], answer)
                 verdict.notes = notes
                 tried[view.puzzle_index].append(Attempt(answer, verdict, segs, q, view.description))
                 seconds[view.puzzle_index] += elapsed
-            if progress is not None and attempt == 0:
-                progress(min(start + batch_size, len(todo)), len(todo))
+            if progress is not None and wave[0] == 0:
+                progress(min(start + batch_size, len(views)), len(views))
 
     for i in pending:
         winner = _choose(task, tried[i])

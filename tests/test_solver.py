@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hrm.config import get_preset
 from hrm.model import HRM
@@ -104,9 +108,9 @@ def test_conflicting_givens_are_rejected_before_the_model_runs(sudoku_task, monk
 
 
 def test_attempts_map_views_back_to_the_original_frame(sudoku_task, examples_dir, monkeypatch):
-    """An oracle that solves whatever view it is shown, except the original puzzle: the second
-    attempt (a shuffled view) must be mapped back to the original frame, verified and chosen, and no
-    third attempt runs once one is verified."""
+    """An oracle that solves whatever view it is shown, except the original puzzle: the views of the
+    second wave (attempts 1-3, shuffled) must be mapped back to the original frame, verified and the
+    first of them chosen, and no third wave (attempt 4) runs once one is verified."""
     import hrm.solver as solver_module
     from hrm.data.sudoku_gen import solve as exact_solve
     from hrm.solver import Step
@@ -126,10 +130,22 @@ def test_attempts_map_views_back_to_the_original_frame(sudoku_task, examples_dir
         yield Step(1, np.array(tokens), np.ones((n, 81)), np.full(n, 0.9), None, np.ones(n, bool), 0.0)
 
     monkeypatch.setattr(solver_module, "iter_steps", oracle)
-    [solution] = solve(_loaded(_model()), sudoku_task, [puzzle], attempts=3)
-    assert [a.description for a in solution.attempts] == ["identity", "view 1"]
+    [solution] = solve(_loaded(_model()), sudoku_task, [puzzle], attempts=5)
+    assert [a.description for a in solution.attempts] == ["identity", "view 1", "view 2", "view 3"]
+    assert all(a.verdict.ok for a in solution.attempts[1:])
     assert not solution.attempts[0].verdict.ok and solution.winner == 1 and solution.verified
     np.testing.assert_array_equal(solution.answer, exact_solve(puzzle.grid))
+
+
+@given(st.integers(1, 300), st.booleans())
+def test_attempt_waves_cover_every_attempt_once_in_order(attempts, everyone):
+    from hrm.solver import attempt_waves
+
+    waves = attempt_waves(attempts, everyone=everyone)
+    assert [a for wave in waves for a in wave] == list(range(attempts))
+    assert waves[0][0] == 0 and all(wave for wave in waves)
+    if not everyone:  # the identity alone first, so an easy puzzle costs one pass
+        assert waves[0] == [0] and len(waves) <= 2 + math.ceil(math.log(attempts, 4))
 
 
 def test_choose_prefers_verified_then_votes_then_q_halt():

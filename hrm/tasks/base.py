@@ -66,6 +66,7 @@ class Task(Protocol):
     name: str          # registry key: "sudoku" | "maze" | "arc"
     vocab_size: int    # token vocabulary including PAD = 0
     seq_len: int       # tokens per example (81 or 900)
+    default_attempts: int  # views `hrm solve` tries per puzzle unless told (see hrm.solver.attempt_waves)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         """Parse one or many puzzles; raise PuzzleParseError with line/column on bad input."""

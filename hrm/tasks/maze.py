@@ -357,6 +357,7 @@ class MazeTask:
 
     name = "maze"
     vocab_size = 6
+    default_attempts = 4
     # What a CPU run of this task reaches (README "Shipped weights"): said before such a run starts and
     # when no weights ship.
     cpu_training_note = ("on a CPU the maze presets only demonstrate the pipeline "

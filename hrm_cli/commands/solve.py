@@ -13,8 +13,6 @@ from hrm_cli import exit_codes
 from hrm_cli.output import WEIGHTS_HELP, get_printer, visible
 
 SCHEMA_VERSION = 1
-DEFAULT_ATTEMPTS = 4   # Sudoku/Maze: more views only run while the verifier rejects every answer so far
-ARC_VIEWS = 16         # ARC has no verifier: every view runs and votes (the examples: 0.1-0.3 s for all 16)
 
 SHOWN_VIOLATIONS = 8        # broken rules printed per unsolved answer; the rest are counted
 
@@ -182,7 +180,8 @@ def solve(
     adaptive: bool = typer.Option(True, "--adaptive/--fixed",
                                   help="Stop each puzzle when the model halts, or always run max segments."),
     attempts: int = typer.Option(None, "--attempts", "-k", min=1,
-                                 help="Views per puzzle (default 4, ARC 16); verifier picks, ARC views vote."),
+                                 help="Views per puzzle (default: Sudoku 32, maze 4, ARC 16); more run only while "
+                                      "the verifier rejects every answer; ARC views vote."),
     noise: float = typer.Option(0.0, "--noise", min=0.0, help="Latent noise per segment (e.g. 0.05)."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Puzzles per model batch."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per puzzle on stdout."),
@@ -202,7 +201,7 @@ def solve(
         raise typer.Exit(exit_codes.OK)
     if show_read:
         _show_read(puzzle_task, puzzles)
-    attempts = attempts or (ARC_VIEWS if puzzle_task.name == "arc" else DEFAULT_ATTEMPTS)
+    attempts = attempts or puzzle_task.default_attempts
     weights = resolve_weights(weights) if weights else default_weights(puzzle_task.name)
     chosen = pick_engine(engine, device, len(puzzles), weights)
     loaded = load_model(weights, puzzle_task.name, device, engine=chosen)
