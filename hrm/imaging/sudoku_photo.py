@@ -28,6 +28,15 @@ WARP_CELL = 64           # cell side in the warped grid (2x CELL, so cells are d
 MARGIN = 0.5             # warped margin around the grid, in cells, so slightly-off corners still see lines
 MAX_CANDIDATES = 6       # components tried as grid candidates, largest first
 MIN_GRID_FRACTION = 0.01  # a grid's bounding box covers at least this fraction of the image
+# Ink thresholds (grey levels below the neighbourhood mean): the strict one keeps the grid apart from
+# text beside it; the lenient one keeps blurred, low-contrast grid lines connected.
+INK_MARGINS = (12.0, 6.0)
+# Also the lenient mask's long horizontal and vertical runs alone (longer than 1/45 of the image):
+# grid lines without the text and other puzzles that touch the grid.
+LINE_RUN_FRACTION = 45
+QUICK_WARP_CELL = 24     # cell side of the coarse warp that ranks candidates
+QUICK_MIN_SCORE = 0.5    # coarse lattice score a candidate needs for a full fit
+MAX_FULL_FITS = 3        # candidates fitted in full, best coarse scores first
 
 
 @dataclass
@@ -191,32 +200,52 @@ def to_gray(img: Image.Image) -> Image.Image:
     return ImageOps.grayscale(img)
 
 
-def ink_mask(gray: Image.Image) -> np.ndarray:
-    """Pixels clearly darker than their neighbourhood."""
+def ink_mask(gray: Image.Image, margin: float = INK_MARGINS[0]) -> np.ndarray:
+    """Pixels darker than their neighbourhood by `margin` grey levels."""
     radius = max(4, max(gray.size) // 50)
     local = np.asarray(gray.filter(ImageFilter.BoxBlur(radius)), np.float32)
-    return np.asarray(gray, np.float32) < local - 12
+    return np.asarray(gray, np.float32) < local - margin
 
 
 def candidate_quads(gray: Image.Image) -> list[np.ndarray]:
-    """Corner quadrilaterals of the largest ink components, biggest first, in `gray` coordinates."""
+    """Corner quadrilaterals of the largest ink components at every threshold, in `gray` coordinates."""
     scale = min(1.0, DETECT_SIDE / max(gray.size))
     small = gray if scale == 1.0 else gray.resize(
         (max(1, round(gray.width * scale)), max(1, round(gray.height * scale))), Image.Resampling.BOX)
-    comps = label_components(ink_mask(small))
+    masks = [ink_mask(small, margin) for margin in INK_MARGINS]
+    length = max(10, max(small.size) // LINE_RUN_FRACTION)
+    masks.append(long_runs(masks[-1], length) | long_runs(masks[-1].T, length).T)
+    return [quad / scale for mask in masks for quad in _component_quads(mask)]
+
+
+def long_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """The horizontal runs of `mask` at least `length` long: lines, without text or digits."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = mask
+    flips = np.diff(padded.ravel())
+    starts, ends = np.flatnonzero(flips == 1) + 1, np.flatnonzero(flips == -1) + 1
+    keep = ends - starts >= length
+    marks = np.zeros(padded.size + 1, np.int32)
+    np.add.at(marks, starts[keep], 1)
+    np.add.at(marks, ends[keep], -1)
+    return (np.cumsum(marks)[:-1] > 0).reshape(h, w + 2)[:, 1:-1]
+
+
+def _component_quads(mask: np.ndarray) -> list[np.ndarray]:
+    """Corner quadrilaterals of the largest components of `mask`, biggest first."""
+    small_area = mask.shape[0] * mask.shape[1]
+    comps = label_components(mask)
     if comps.count == 0:
         return []
     boxes = _component_boxes(comps)
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    min_area = MIN_GRID_FRACTION * small.width * small.height
-    order = [int(i) for i in np.argsort(-area)[:MAX_CANDIDATES] if area[i] >= min_area]
+    order = [int(i) for i in np.argsort(-area)[:MAX_CANDIDATES] if area[i] >= MIN_GRID_FRACTION * small_area]
     quads = []
     for label in order:
-        pts = _component_outline(comps, label)
-        hull = convex_hull(pts)
-        if len(hull) < 4:
-            continue
-        quads.append(largest_quadrilateral(hull) / scale)
+        hull = convex_hull(_component_outline(comps, label))
+        if len(hull) >= 4:
+            quads.append(largest_quadrilateral(hull))
     return quads
 
 
@@ -341,30 +370,40 @@ def cut_cells(ink: np.ndarray, v_lines: np.ndarray, h_lines: np.ndarray) -> np.n
 
 
 def fit_grid(gray: Image.Image, corners: np.ndarray, min_score: float = 1.0) -> GridFit | None:
-    """Warp the quadrilateral, verify the 10x10 line lattice and cut the cells; None if not a grid.
+    """Warp the quadrilateral, verify the 10x10 line lattice and cut the cells; None if not a grid."""
+    corners = np.asarray(corners, float)
+    score, ink, v_lines, h_lines = _lattice(gray, corners, WARP_CELL, min_score)
+    if score < min_score:
+        return None
+    return GridFit(corners=corners, cells=cut_cells(ink, v_lines, h_lines), line_score=score)
+
+
+def quick_score(gray: Image.Image, corners: np.ndarray) -> float:
+    """`fit_grid`'s lattice score on a coarser warp: cheap enough to rank every candidate."""
+    return _lattice(gray, np.asarray(corners, float), QUICK_WARP_CELL, 1.0)[0]
+
+
+def _lattice(gray: Image.Image, corners: np.ndarray, cell: int,
+             min_score: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Score, ink image and line positions of the warped quadrilateral, in its clearer polarity.
 
     Dark lines on light paper are tried first, then the inverse (dark-mode screenshots).
     """
-    corners = np.asarray(corners, float)
-    side = 9 * WARP_CELL
-    margin = int(MARGIN * WARP_CELL)
+    side, margin = 9 * cell, int(MARGIN * cell)
     source, scaled = _shrink_for_warp(gray, corners, side)
     warped = np.asarray(warp_quad(source, scaled, side, margin), np.float32)
     best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
     for polarity in (warped, 255.0 - warped):
-        ink = flatten_lighting(polarity, WARP_CELL)
-        h_lines, h_contrast = locate_lines(band_profiles(ink, margin, WARP_CELL, axis=0), margin, WARP_CELL)
-        v_lines, v_contrast = locate_lines(band_profiles(ink, margin, WARP_CELL, axis=1), margin, WARP_CELL)
+        ink = flatten_lighting(polarity, cell)
+        h_lines, h_contrast = locate_lines(band_profiles(ink, margin, cell, axis=0), margin, cell)
+        v_lines, v_contrast = locate_lines(band_profiles(ink, margin, cell, axis=1), margin, cell)
         score = min(lattice_score(h_contrast), lattice_score(v_contrast))
         if best is None or score > best[0]:
             best = (score, ink, v_lines, h_lines)
         if score >= max(min_score, 1.0):
             break
     assert best is not None
-    score, ink, v_lines, h_lines = best
-    if score < min_score:
-        return None
-    return GridFit(corners=corners, cells=cut_cells(ink, v_lines, h_lines), line_score=score)
+    return best
 
 
 def _shrink_for_warp(gray: Image.Image, corners: np.ndarray, side: int) -> tuple[Image.Image, np.ndarray]:
@@ -380,14 +419,30 @@ def _shrink_for_warp(gray: Image.Image, corners: np.ndarray, side: int) -> tuple
 def find_grid(img: Image.Image) -> GridFit:
     """The best-verified Sudoku grid in an image, or ImageReadError."""
     gray = to_gray(img)
-    fits = [fit for quad in candidate_quads(gray) if (fit := fit_grid(gray, quad)) is not None]
-    if not fits or np.median(np.asarray(gray)) < 128:      # dark-mode grids: light lines on dark
-        inverted = candidate_quads(ImageOps.invert(gray))
-        fits += [fit for quad in inverted if (fit := fit_grid(gray, quad)) is not None]
+    fits = _fits(gray, candidate_quads(gray))
+    if not fits:                                            # dark-mode grids: light lines on dark
+        fits = _fits(gray, candidate_quads(ImageOps.invert(gray)))
     if not fits:
         raise ImageReadError("no Sudoku grid found: no 9x9 pattern of lines in the image",
                              hint="photograph the whole grid, its border visible, filling most of the frame")
     return choose_fit(fits)
+
+
+def _fits(gray: Image.Image, quads: list[np.ndarray]) -> list[GridFit]:
+    """Full fits of the few distinct candidates whose coarse lattice looks most like a grid."""
+    distinct: list[np.ndarray] = []
+    for quad in quads:
+        if not any(_same_quad(quad, other) for other in distinct):
+            distinct.append(quad)
+    scored = sorted(((quick_score(gray, q), i) for i, q in enumerate(distinct)), reverse=True)
+    floor = max(QUICK_MIN_SCORE, 0.6 * scored[0][0]) if scored else QUICK_MIN_SCORE
+    chosen = [distinct[i] for score, i in scored[:MAX_FULL_FITS] if score >= floor]
+    return [fit for quad in chosen if (fit := fit_grid(gray, quad)) is not None]
+
+
+def _same_quad(a: np.ndarray, b: np.ndarray) -> bool:
+    extent = max(np.ptp(a[:, 0]), np.ptp(a[:, 1]), 1.0)
+    return float(np.abs(a - b).max()) < 0.02 * extent
 
 
 def choose_fit(fits: list[GridFit]) -> GridFit:
