@@ -96,12 +96,17 @@ class PuzzleEmbeddingSignSGD:
         self.param_groups = [dict(g) for g in state["param_groups"]]
 
 
-def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_ratio: float = 1.0) -> float:
-    """Linear warmup from 0, then cosine decay to min_ratio * base (min_ratio 1.0 = constant)."""
+def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_ratio: float = 1.0,
+          decay_steps: int = 0) -> float:
+    """Linear warmup from 0, then cosine decay to min_ratio * base (min_ratio 1.0 = constant).
+
+    With decay_steps > 0 the rate stays at base until the last decay_steps steps and the cosine runs
+    over those alone (warmup-stable-decay), so a long constant-rate run can be cooled down at its end.
+    """
     if step < warmup_steps:
         return base_lr * step / max(1, warmup_steps)
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    progress = min(1.0, progress)
+    decay_from = max(warmup_steps, total_steps - decay_steps) if decay_steps > 0 else warmup_steps
+    progress = min(1.0, max(0.0, (step - decay_from) / max(1, total_steps - decay_from)))
     return base_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 

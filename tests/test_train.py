@@ -195,3 +195,29 @@ def test_a_resume_file_with_code_in_it_is_refused_without_torchs_unsafe_advice(t
         load_resume(path)
     assert "never runs code" in str(caught.value) and "weights_only" not in str(caught.value)
     assert not (tmp_path / "owned").exists()
+
+
+def test_warmup_stable_decay_holds_the_rate_then_cools_down_over_its_last_steps() -> None:
+    from hrm.optim import lr_at
+
+    def rates(decay_steps: int) -> list[float]:
+        return [lr_at(step, 1e-3, 10, 100, 0.1, decay_steps) for step in range(101)]
+
+    wsd, cosine = rates(20), rates(0)
+    assert wsd[:11] == cosine[:11]                                        # the same warmup
+    assert all(rate == 1e-3 for rate in wsd[10:81])                       # constant until the last 20
+    assert all(a > b for a, b in zip(wsd[80:], wsd[81:], strict=False))   # then strictly down
+    assert wsd[100] == pytest.approx(1e-4) and cosine[100] == pytest.approx(1e-4)
+    assert cosine[50] < 1e-3                                              # plain cosine decays from the warmup
+
+
+def test_a_constant_rate_run_is_cooled_down_by_resuming_with_a_decay_window(dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train(tiny_config(total_steps=12), run, device="cpu", data_dir=dataset, until=6)
+    cooled = tiny_config(total_steps=12, lr_decay_steps=6, lr_min_ratio=0.1)
+    assert train(cooled, run, device="cpu", data_dir=dataset, resume=True).status == "finished"
+    rates = {r["step"]: r["lr"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+             if "lr" in r}
+    assert rates[3] == rates[6] == 1e-3 and 1e-4 < rates[9] < 1e-3 and rates[12] == pytest.approx(1e-4)
+    with pytest.raises(HRMError, match="lr_decay_steps"):
+        cooled.with_overrides(["lr_decay_steps=-1"])

@@ -42,6 +42,7 @@ class TrainConfig:
     lr: float = 1e-4
     lr_min_ratio: float = 1.0               # 1.0: constant after warmup (reference); <1: cosine decay to it
     lr_warmup_steps: int = 2000
+    lr_decay_steps: int = 0                 # >0: constant until the last this-many steps, cosine over them
     beta1: float = 0.9
     beta2: float = 0.95
     weight_decay: float = 1.0
@@ -68,6 +69,7 @@ class TrainConfig:
             (self.lr > 0 and self.puzzle_emb_lr >= 0, "lr", "must be positive"),
             (0 <= self.lr_min_ratio <= 1, "lr_min_ratio", "must be in [0, 1]"),
             (self.lr_warmup_steps >= 0, "lr_warmup_steps", "must be 0 or positive"),
+            (self.lr_decay_steps >= 0, "lr_decay_steps", "must be 0 (decay over the whole run) or positive"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "betas must be in [0, 1)"),
             (0 < self.ema_decay < 1, "ema_decay", "must be in (0, 1)"),
             (self.log_every >= 1, "log_every", "must be at least 1"),

@@ -348,10 +348,10 @@ class _Trainer:
         step = self.step + 1                               # the reference counts steps from 1 here
         if self.sparse is not None:
             self.sparse.param_groups[0]["lr"] = lr_at(step, c.puzzle_emb_lr, c.lr_warmup_steps,
-                                                      self.total_steps, c.lr_min_ratio)
+                                                      self.total_steps, c.lr_min_ratio, c.lr_decay_steps)
             self.sparse.step()
             self.sparse.zero_grad()
-        lr = lr_at(step, c.lr, c.lr_warmup_steps, self.total_steps, c.lr_min_ratio)
+        lr = lr_at(step, c.lr, c.lr_warmup_steps, self.total_steps, c.lr_min_ratio, c.lr_decay_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
@@ -373,7 +373,7 @@ class _Trainer:
         sums = D.all_reduce_sum(torch.stack([window[k] for k in keys])).tolist() if keys else []
         totals = dict(zip(keys, sums, strict=True))
         count = max(totals.get("count", 0.0), 1.0)
-        lr = lr_at(self.step, c.lr, c.lr_warmup_steps, self.total_steps, c.lr_min_ratio)
+        lr = lr_at(self.step, c.lr, c.lr_warmup_steps, self.total_steps, c.lr_min_ratio, c.lr_decay_steps)
         record: dict[str, Any] = {"step": self.step, "epoch": round(self.sampler.epoch, 4), "lr": lr,
                                   "time": round(self._clock(), 3),
                                   "examples_per_s": steps * c.global_batch_size / max(seconds, 1e-9)}
