@@ -15,6 +15,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 FAINT_RELATIVE = 0.3     # strongest ink under this share of the grid's typical digit: an empty cell
+WEAK_RELATIVE = 0.6      # weaker than this and no digit above UNSURE_DIGIT: an empty cell, unsure
+UNSURE_DIGIT = 0.5
 INKED_RELATIVE = 0.45    # cells at least this strong decide the orientation
 TURN_MARGIN = 0.05       # mean log-probability a quarter turn must gain over the photo as it is
 
@@ -26,7 +28,7 @@ class CellClassifier(Protocol):
 def ink_strength(cells: np.ndarray) -> np.ndarray:
     """[N] strongest 3x3-averaged ink in the central part of each cell (lines and edges excluded)."""
     side = cells.shape[-1]
-    lo, hi = side * 3 // 16, side - side * 3 // 16
+    lo, hi = side // 8, side - side // 8
     centre = np.asarray(cells, np.float32)[:, lo:hi, lo:hi]
     smooth = sliding_window_view(centre, (3, 3), axis=(1, 2)).mean(axis=(-1, -2))
     return smooth.reshape(len(cells), -1).max(axis=1)
@@ -66,15 +68,19 @@ def upright_turns(cells: np.ndarray, classifier: CellClassifier) -> int:
 
 
 def blank_faint(probs: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Class probabilities with cells of faint ink made empty; the fainter, the surer (0.5 to 1).
+    """Class probabilities with cells of faint ink made empty.
 
-    The digits keep their order among themselves, so a repair can still try the runner-up.
+    Faint cells become empty with a confidence from 0.5 to 1 (the fainter, the surer); weak cells
+    whose digit the model is unsure of become empty with confidence 0.5, so they are flagged and a
+    repair may still bring the digit back. The digits keep their order among themselves.
     """
     rel = relative_strength(cells)
     out = np.array(probs, np.float64, copy=True)
-    faint = np.flatnonzero(rel < FAINT_RELATIVE)
-    empty = np.maximum(out[faint, 0], 0.5 + 0.5 * (1.0 - rel[faint] / FAINT_RELATIVE))
-    digits = out[faint, 1:]
-    out[faint, 1:] = digits * ((1.0 - empty) / np.maximum(digits.sum(axis=1), 1e-12))[:, None]
-    out[faint, 0] = empty
+    empty = np.where(rel < FAINT_RELATIVE, 0.5 + 0.5 * (1.0 - rel / FAINT_RELATIVE), 0.0)
+    unsure = (rel < WEAK_RELATIVE) & (out[:, 1:].max(axis=1) < UNSURE_DIGIT)
+    empty = np.maximum(empty, np.where(unsure, 0.5, 0.0))
+    change = np.flatnonzero(empty > out[:, 0])
+    digits = out[change, 1:]
+    out[change, 1:] = digits * ((1.0 - empty[change]) / np.maximum(digits.sum(axis=1), 1e-12))[:, None]
+    out[change, 0] = empty[change]
     return out.astype(np.float32)
