@@ -26,10 +26,11 @@ MAX_FILE_BYTES = 64 * 1024 * 1024      # larger files are refused before decodin
 MAX_PIXELS = 50_000_000                # ~ an 8K photo; also bounded by Pillow's Image.MAX_IMAGE_PIXELS
 WORK_SIDE = 2400                       # larger images are shrunk to this before reading
 TASKS = ("sudoku", "maze", "arc")
-# Strictest first: ARC needs palette colours, mazes clean walls (no photo of paper reads as one).
-# A one-colour ARC reading is kept only when neither a maze nor a Sudoku grid is found, since a
-# photo of grey paper reads as a grey ARC grid.
-DETECTION_ORDER = ("arc", "maze", "sudoku")
+# Sudoku first: a 9x9 lattice holding the givens of a puzzle settles it (and photos, the slow case
+# for the ARC and maze readers, are mostly Sudoku); otherwise the first convincing reading wins,
+# else the first reading at all (see _convincing).
+DETECTION_ORDER = ("sudoku", "arc", "maze")
+MIN_GIVENS = 17
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 REPAIR_BELOW = 0.97                    # only cells read with less confidence may be changed by the repair
 SUSPECT_BELOW = 0.9                    # cells whose runner-up reading is tried when the puzzle has no solution
@@ -100,7 +101,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def read_image(path: str | Path, task: str | None = None, weights: str | Path | None = None) -> list[Puzzle]:
-    """Puzzles found in an image file; `task` None detects ARC, then maze, then Sudoku."""
+    """Puzzles found in an image file; `task` None detects Sudoku, then ARC, then maze."""
     image = load_image(path)
     return read_picture(image, task=task, name=Path(path).name, weights=weights)
 
@@ -113,24 +114,34 @@ def read_picture(image: Image.Image, task: str | None = None, name: str = "",
     if task is not None:
         return [_read_as(task, image, name, weights)]
     reasons: dict[str, str] = {}
-    weak: Puzzle | None = None
+    found: list[Puzzle] = []                  # weak readings, best first, kept in case nothing better
     for candidate in DETECTION_ORDER:
         try:
             puzzle = _read_as(candidate, image, name, weights)
         except ImageReadError as exc:
             reasons[candidate] = exc.message
             continue
-        if candidate != "arc" or not _one_colour(puzzle):
+        if _convincing(puzzle):
             return [puzzle]
-        weak = puzzle
-    if weak is not None:
-        return [weak]
+        found.append(puzzle)
+    if found:
+        return found[:1]
     raise _nothing_recognised(name, reasons)
 
 
-def _one_colour(puzzle: Puzzle) -> bool:
-    """An ARC reading of one colour and no demonstrations: what a photo of plain paper also gives."""
-    return not puzzle.extra.get("demos") and len(np.unique(puzzle.grid)) == 1
+def _convincing(puzzle: Puzzle) -> bool:
+    """Whether a reading settles the detection at once.
+
+    A Sudoku reading needs the givens of a real puzzle, most read with confidence: a maze or an ARC
+    render can pass as a 9x9 lattice of lines, but not as 17 confident digits. An ARC reading of
+    one colour without demonstrations is what a photo of plain paper also gives.
+    """
+    if puzzle.task == "sudoku":
+        confidence = puzzle.extra["read_confidence"][puzzle.grid > 0]
+        return len(confidence) >= MIN_GIVENS and float(np.median(confidence)) >= 0.9
+    if puzzle.task == "arc":
+        return bool(puzzle.extra.get("demos")) or len(np.unique(puzzle.grid)) > 1
+    return True
 
 
 def _nothing_recognised(name: str, reasons: dict[str, str]) -> ImageReadError:
