@@ -14,9 +14,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from hrm.config import ModelConfig
 from hrm.errors import WeightsError
 from hrm.model import HRM
+from hrm.safetensors_file import read_header
 
 FORMAT_VERSION = "1"
 
@@ -71,11 +71,12 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[HRM, dict[str, str]]:
     """Rebuild the model from the config in the file and load its tensors (cast to fp32 masters)."""
-    metadata = read_metadata(path)
-    try:
-        config = ModelConfig.from_json(metadata["hrm_config"])
-    except (ValueError, TypeError) as exc:
-        raise WeightsError(f"{path}: the stored model config is invalid ({exc})") from None
+    from hrm.numpy_engine import check_shapes, config_from_metadata
+
+    header = read_header(path)          # checked (tiling, dtypes, shapes) before torch reads it
+    config = config_from_metadata(path, header.metadata)
+    check_shapes(path, config, header.shapes())   # before the model is allocated
+    metadata = header.metadata
     model = HRM(config)
     try:
         with safe_open(str(path), framework="pt") as f:

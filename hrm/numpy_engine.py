@@ -11,83 +11,28 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from pathlib import Path
 
 import numpy as np
 
 from hrm.config import ModelConfig, swiglu_width
+from hrm.safetensors_file import read_header, read_safetensors, read_tensors
+
+__all__ = ["NumpyHRM", "expected_shapes", "model_size", "read_safetensors"]
 from hrm.errors import WeightsError
-
-_NUMPY_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
-                 "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
-_HEADER_LIMIT = 100 * 1024 * 1024
-
-
-def _bf16_to_f32(raw: bytes) -> np.ndarray:
-    """bfloat16 is the top half of a float32: widen the bits."""
-    return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-
-
-def read_safetensors(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """(tensors, metadata) of a safetensors file: 8-byte little-endian header length, JSON header, data.
-
-    Floating tensors come back as float32 (bf16 and f16 widened). Raises WeightsError on anything malformed.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}")
-    data = path.read_bytes()
-    try:
-        (header_len,) = struct.unpack("<Q", data[:8])
-        if header_len > min(_HEADER_LIMIT, len(data) - 8):
-            raise ValueError("header length past the end of the file")
-        header = json.loads(data[8:8 + header_len])
-        metadata = header.pop("__metadata__", None) or {}
-        body = memoryview(data)[8 + header_len:]
-        tensors = {name: _tensor(info, body) for name, info in header.items()}
-    except (struct.error, ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"{path} is not a readable safetensors weights file ({exc})",
-                           hint="the file may be truncated or corrupted") from None
-    return tensors, metadata
-
 
 _BUFFERS = ("puzzle_emb.weights", "H_init", "L_init")  # not parameters, as in HRM.num_parameters
 
 
 def model_size(path: str | Path) -> tuple[int, int]:
     """(parameters, sequence length) of a weights file, from its header alone (no tensor is read)."""
-    path = Path(path)
+    header = read_header(path)
     try:
-        with path.open("rb") as f:
-            (header_len,) = struct.unpack("<Q", f.read(8))
-            if header_len > _HEADER_LIMIT:
-                raise ValueError("header too long")
-            header = json.loads(f.read(header_len))
-        config = json.loads(header.get("__metadata__", {})["hrm_config"])
-        parameters = sum(math.prod(info["shape"]) for name, info in header.items()
-                         if name != "__metadata__" and name not in _BUFFERS)
+        config = json.loads(header.metadata["hrm_config"])
+        parameters = sum(math.prod(shape) for name, shape in header.shapes().items() if name not in _BUFFERS)
         return parameters, int(config["seq_len"])
-    except (OSError, struct.error, ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"{path}: cannot read its header ({exc})") from None
-
-
-def _tensor(info: dict, body: memoryview) -> np.ndarray:
-    start, end = info["data_offsets"]
-    shape = tuple(int(n) for n in info["shape"])
-    if not 0 <= start <= end <= len(body):
-        raise ValueError("tensor data past the end of the file")
-    raw = body[start:end]
-    if info["dtype"] == "BF16":
-        values = _bf16_to_f32(raw)
-    elif info["dtype"] in _NUMPY_DTYPES:
-        values = np.frombuffer(raw, dtype=np.dtype(_NUMPY_DTYPES[info["dtype"]]).newbyteorder("<"))
-    else:
-        raise ValueError(f"unsupported dtype {info['dtype']}")
-    if values.size != math.prod(shape):
-        raise ValueError("tensor size does not match its shape")
-    values = values.reshape(shape)
-    return values.astype(np.float32) if values.dtype.kind == "f" else values
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{path}: cannot read its model config ({exc})") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -203,6 +148,30 @@ def expected_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def config_from_metadata(path: str | Path, metadata: dict[str, str]) -> ModelConfig:
+    """The ModelConfig stored in a weights file's metadata, validated (types and ranges)."""
+    if "hrm_config" not in metadata:
+        raise WeightsError(f"{path} has no hrm model config in its metadata", hint="was it written by hrm?")
+    try:
+        return ModelConfig.from_json(metadata["hrm_config"])
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise WeightsError(f"{path}: the stored model config is invalid ({str(exc)[:200]})") from None
+
+
+def check_shapes(path: str | Path, config: ModelConfig, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The tensors present are exactly those the config implies, with their shapes: so the memory a
+    model built from the config needs is the memory of the tensors in the file, checked before it is
+    allocated (a config may claim 100,000 layers over a file of a few hundred kilobytes)."""
+    expected = expected_shapes(config)
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
+    wrong = sorted(k for k in expected if k in shapes and tuple(shapes[k]) != expected[k])
+    if missing or unexpected or wrong:
+        detail = (missing and f"missing {missing[:3]}") or (unexpected and f"unexpected {unexpected[:3]}") \
+            or f"shape mismatch in {wrong[:3]}"
+        raise WeightsError(f"{path}: tensors do not match the stored config ({detail})")
+
+
 class NumpyHRM:
     """HRM or TRM forward in numpy float32, built from a weights file's config and tensors."""
 
@@ -225,26 +194,13 @@ class NumpyHRM:
 
     @classmethod
     def from_file(cls, path: str | Path) -> tuple[NumpyHRM, dict[str, str]]:
-        tensors, metadata = read_safetensors(path)
-        if "hrm_config" not in metadata:
-            raise WeightsError(f"{path} has no hrm model config in its metadata", hint="was it written by hrm?")
-        try:
-            config = ModelConfig.from_json(metadata["hrm_config"])
-        except (ValueError, TypeError) as exc:
-            raise WeightsError(f"{path}: the stored model config is invalid ({exc})") from None
-        try:
-            return cls(config, tensors), metadata
-        except WeightsError as exc:
-            raise WeightsError(f"{path}: {exc.message}") from None
+        header = read_header(path)
+        config = config_from_metadata(path, header.metadata)
+        check_shapes(path, config, header.shapes())     # before any tensor is read
+        return cls(config, read_tensors(path, header)), header.metadata
 
     def _check(self, tensors: dict[str, np.ndarray]) -> None:
-        """Every tensor the config implies, with its shape (as the torch loader checks against the model)."""
-        expected = expected_shapes(self.config)
-        missing = sorted(set(expected) - set(tensors))
-        wrong = sorted(k for k in expected if k in tensors and tuple(tensors[k].shape) != expected[k])
-        if missing or wrong:
-            detail = f"missing {missing[:3]}" if missing else f"shape mismatch in {wrong[:3]}"
-            raise WeightsError(f"tensors do not match the stored config ({detail})")
+        check_shapes("weights", self.config, {k: tuple(v.shape) for k, v in tensors.items()})
 
     def _module(self, name: str, layers: int, tensors: dict[str, np.ndarray]) -> _ReasoningModule:
         return _ReasoningModule([_Block(tensors, f"{name}.layers.{i}", self.config) for i in range(layers)])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +173,67 @@ def test_tensors_that_do_not_fit_the_stored_config_are_refused(tmp_path: Path):
     save_model(tmp_path / "m.safetensors", other, meta={"hrm_config": model.config.to_json()})
     with pytest.raises(WeightsError, match="shape mismatch in .*mlp"):
         NumpyHRM.from_file(tmp_path / "m.safetensors")
+
+
+HeaderEdit = Callable[[dict, bytes], tuple[object, bytes]]
+
+
+def _rewrite_header(path: Path, edit: HeaderEdit) -> None:
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header, data = edit(json.loads(raw[8:8 + length]), raw[8 + length:])
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+
+def _load_both(path: Path) -> list[str]:
+    """The error line of each engine (the torch one through hrm.checkpoint)."""
+    from hrm.checkpoint import load_model as load_torch
+
+    errors = []
+    for load in (NumpyHRM.from_file, load_torch):
+        with pytest.raises(WeightsError) as info:
+            load(path)
+        errors.append(info.value.message)
+    return errors
+
+
+def _swap_offsets(header: dict, data: bytes) -> tuple[dict, bytes]:
+    a, b = sorted((k for k in header if k != "__metadata__"), key=lambda k: header[k]["data_offsets"])[:2]
+    header[b]["data_offsets"] = list(header[a]["data_offsets"])          # b now reads a's bytes too
+    return header, data
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (_swap_offsets, "overlaps|offsets do not hold"),
+    (lambda h, d: (h, d + b"\0" * 4096), "not fully covered"),             # bytes no tensor claims
+    (lambda h, d: ([h], d), "not a JSON object"),
+    (lambda h, d: ({**h, "x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}, d), "invalid shape"),
+    (lambda h, d: ({**h, "x": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, d), "unsupported dtype"),
+    (lambda h, d: ({**h, "__metadata__": {"hrm_config": 7}}, d), "__metadata__"),
+])
+def test_both_engines_refuse_the_same_malformed_headers(tmp_path: Path, edit: HeaderEdit, message: str) -> None:
+    path = tmp_path / "m.safetensors"
+    save_model(path, _random_model("trm-sudoku-tiny", {}))
+    _rewrite_header(path, edit)
+    for error in _load_both(path):
+        assert re.search(message, error), error
+
+
+def test_a_config_claiming_more_layers_than_the_file_holds_is_refused_before_allocation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small file whose config says 32 layers of width 8192 would need gigabytes: both engines
+    compare the config's tensors with the header and refuse before building anything."""
+    import hrm.checkpoint
+
+    small = _random_model("trm-sudoku-tiny", {})
+    huge = small.config.with_overrides(L_layers=32, hidden_size=8192, num_heads=64)
+    save_model(tmp_path / "m.safetensors", small, meta={"hrm_config": huge.to_json()})
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(hrm.checkpoint, "HRM", no_model)
+    monkeypatch.setattr(NumpyHRM, "__init__", no_model)
+    for error in _load_both(tmp_path / "m.safetensors"):
+        assert "tensors do not match the stored config" in error
