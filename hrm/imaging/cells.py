@@ -70,13 +70,14 @@ def upright_turns(cells: np.ndarray, classifier: CellClassifier) -> int:
 def blank_faint(probs: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """Class probabilities with cells of faint ink made empty.
 
-    Faint cells become empty with a confidence from 0.5 to 1 (the fainter, the surer); weak cells
+    Faint cells become empty with a confidence from 1 down to 0.5 as their ink nears
+    FAINT_RELATIVE (most empty cells are far below it, so they are not flagged); weak cells
     whose digit the model is unsure of become empty with confidence 0.5, so they are flagged and a
     repair may still bring the digit back. The digits keep their order among themselves.
     """
     rel = relative_strength(cells)
     out = np.array(probs, np.float64, copy=True)
-    empty = np.where(rel < FAINT_RELATIVE, 0.5 + 0.5 * (1.0 - rel / FAINT_RELATIVE), 0.0)
+    empty = np.where(rel < FAINT_RELATIVE, 1.0 - 0.5 * (rel / FAINT_RELATIVE) ** 3, 0.0)
     unsure = (rel < WEAK_RELATIVE) & (out[:, 1:].max(axis=1) < UNSURE_DIGIT)
     empty = np.maximum(empty, np.where(unsure, 0.5, 0.0))
     change = np.flatnonzero(empty > out[:, 0])

@@ -3,7 +3,10 @@
 `read_image(path, task=None)` returns a list of Puzzle (one per grid found; today always one).
 Sudoku puzzles carry what the reader saw, so the CLI can show it (`--show-read`):
   extra["read_confidence"]  9x9 float32, probability of the digit (or blank) read in each cell
-  extra["read_raw"]         9x9 int, the digit model's first choice per cell, before any repair
+  extra["read_raw"]         9x9 int, the first choice per cell before any repair (the digit model's,
+                            faint marks already read as empty: hrm.imaging.cells)
+  extra["read_unsure"]      [[row, col], ...] cells read with confidence below LOW_CONFIDENCE: to check
+  extra["read_turns"]       quarter turns (counter-clockwise) that made the photo's digits upright
   extra["read_corners"]     the grid's corners in the image, [[x, y] x 4] from top-left clockwise
   extra["read_repaired"]    cells changed because the first reading broke a Sudoku rule or had no
                             unique solution (only cells the digit model was unsure about)
@@ -34,6 +37,7 @@ MIN_GIVENS = 17
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 REPAIR_BELOW = 0.97                    # only cells read with less confidence may be changed by the repair
 SUSPECT_BELOW = 0.9                    # cells whose runner-up reading is tried when the puzzle has no solution
+LOW_CONFIDENCE = 0.9                   # cells read with less confidence are flagged for the user to check
 MAX_SUSPECTS = 6
 SOLVE_BUDGET_S = 1.5
 
@@ -138,7 +142,7 @@ def _convincing(puzzle: Puzzle) -> bool:
     """
     if puzzle.task == "sudoku":
         confidence = puzzle.extra["read_confidence"][puzzle.grid > 0]
-        return len(confidence) >= MIN_GIVENS and float(np.median(confidence)) >= 0.9
+        return len(confidence) >= MIN_GIVENS and float(np.median(confidence)) >= LOW_CONFIDENCE
     if puzzle.task == "arc":
         return bool(puzzle.extra.get("demos")) or len(np.unique(puzzle.grid)) > 1
     return True
@@ -179,7 +183,8 @@ def read_sudoku(image: Image.Image, name: str = "", weights: str | Path | None =
     repaired += prefer_unique_solution(grid, confidence, probs)
     raw = probs.reshape(9, 9, 10).argmax(axis=2).astype(np.int64)
     extra = {"read_confidence": confidence, "read_corners": turn_corners(fit.corners, turns).round(1).tolist(),
-             "read_repaired": repaired, "read_raw": raw, "read_turns": turns}
+             "read_repaired": repaired, "read_raw": raw, "read_turns": turns,
+             "read_unsure": [[int(r), int(c)] for r, c in np.argwhere(confidence < LOW_CONFIDENCE)]}
     return Puzzle("sudoku", grid, None, name, extra)
 
 
