@@ -4,6 +4,7 @@ development set when ../shared/data/sudoku_photos is there (see tests/fixtures/p
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,17 @@ def test_large_photo_with_exif_rotation_reads_right(tmp_path) -> None:
     (puzzle,) = read_image(path)
     assert np.array_equal(puzzle.grid, grid_of(row["question"]))
     assert puzzle.extra["read_turns"] == 0
+
+
+def test_read_only_json_gives_confidence_and_cells_to_check(capsys, monkeypatch) -> None:
+    from tests.cli_helpers import run_cli
+
+    result = run_cli(capsys, monkeypatch, "solve", "--read-only", "--json", str(PHOTOS / "image30.jpg"))
+    record = json.loads(result.out)
+    confidence = np.array(record["read_confidence"])
+    assert result.code == 0 and confidence.shape == (9, 9)
+    assert record["unsure_cells"] == (np.argwhere(confidence < LOW_CONFIDENCE) + 1).tolist()   # from 1
+    assert record["clashing_cells"] == []
 
 
 def test_nothing_found_names_every_reader_tried() -> None:

@@ -149,7 +149,7 @@ def _read_only(task, puzzles, as_json: bool) -> None:  # noqa: ANN001
     for p in puzzles:
         if as_json:
             printer.json_line(json.dumps({"schema_version": SCHEMA_VERSION, "task": task.name, "name": p.name,
-                                          "input": _text_form(task, p.grid, p)}))
+                                          "input": _text_form(task, p.grid, p), **_read_notes(p)}))
         else:
             printer.result(board(task.name, p.grid, p))
             printer.result(task.format(p.grid, p) if task.name != "arc" else "")
@@ -162,10 +162,31 @@ def _show_read(task, puzzles) -> None:  # noqa: ANN001
     for p in puzzles:
         printer.info(Text(f"read from {visible(p.name)}:"))
         printer.info(board(task.name, p.grid, p))
-        conf = p.extra.get("read_confidence")
-        if conf is not None and float(conf.min()) < 0.9:
-            printer.info(f"lowest digit confidence {float(conf.min()):.2f}: check the grid above "
-                         "(fix it in a text file and solve that if it is wrong)")
+        notes = _read_notes(p)
+        checks = [f"{_cells_text(notes[key])} ({why})" for key, why in
+                  (("unsure_cells", "read unsure"), ("clashing_cells", "breaking a rule")) if notes.get(key)]
+        if checks:
+            printer.info(f"check {'; '.join(checks)} in the grid above (row r, column c); fix them in a "
+                         "text file and solve that if they are wrong")
+
+
+def _read_notes(p) -> dict:  # noqa: ANN001
+    """Per-cell confidence of a Sudoku read from a picture, and the cells to check (row, column from 1)."""
+    conf = p.extra.get("read_confidence")
+    if conf is None:
+        return {}
+    import numpy as np
+
+    from hrm.imaging.read import clash_mask
+
+    unsure = [[r + 1, c + 1] for r, c in p.extra.get("read_unsure", [])]
+    clashing = [[int(r) + 1, int(c) + 1] for r, c in np.argwhere(clash_mask(p.grid))]
+    return {"read_confidence": np.round(np.asarray(conf, float), 3).tolist(), "unsure_cells": unsure,
+            "clashing_cells": clashing}
+
+
+def _cells_text(cells: list) -> str:
+    return ", ".join(f"r{r}c{c}" for r, c in cells)
 
 
 def solve(
@@ -217,7 +238,7 @@ def solve(
 
     for i, s in enumerate(solutions):
         if as_json:
-            printer.json_line(json.dumps(_record(puzzle_task, s, loaded)))
+            printer.json_line(json.dumps({**_record(puzzle_task, s, loaded), **_read_notes(s.puzzle)}))
         elif len(solutions) <= 5 or printer.verbose:
             _print_solution(puzzle_task, s, i, len(solutions))
     if not as_json and len(solutions) > 5 and not printer.verbose:
@@ -243,8 +264,15 @@ def _warn_untrained_arc_tasks(loaded, puzzles) -> None:  # noqa: ANN001
 
 def _solve_with_progress(solve_puzzles, loaded, task, puzzles, **kwargs):  # noqa: ANN001, ANN202
     printer = get_printer()
-    if len(puzzles) < 2 * kwargs["batch_size"] or not printer.show_progress:
+    if not printer.show_progress:
         return solve_puzzles(loaded, task, puzzles, **kwargs)
+    if len(puzzles) < 2 * kwargs["batch_size"]:   # a few puzzles: say so when later views run (hard ones)
+        with printer.err.status("solving", spinner="dots") as status:
+            def on_wave(views: int, count: int) -> None:
+                status.update(f"no verified answer yet: {views} more views of {count} puzzle"
+                              f"{'s' if count > 1 else ''}")
+
+            return solve_puzzles(loaded, task, puzzles, on_wave=on_wave, **kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
