@@ -112,12 +112,18 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        if not isinstance(data, dict):
+            raise HRMError(f"invalid model config: a JSON object is needed, not {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
     def from_json(cls, text: str) -> ModelConfig:
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:   # bad JSON, deep nesting, numbers of thousands of digits
+            raise HRMError(f"invalid model config: not readable JSON ({str(exc)[:120]})") from None
+        return cls.from_dict(data)
 
     def with_overrides(self, **overrides: Any) -> ModelConfig:
         known = {f.name for f in fields(self)}

@@ -381,12 +381,13 @@ def attempt_waves(attempts: int, *, everyone: bool = False) -> list[list[int]]:
 
 def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None = None,  # noqa: ANN001
           adaptive: bool = True, attempts: int = 1, noise: float = 0.0, batch_size: int = 64,
-          progress=None) -> list[Solution]:  # noqa: ANN001
+          progress=None, on_wave=None) -> list[Solution]:  # noqa: ANN001
     """Solve puzzles in batches. Puzzles whose givens conflict are rejected without running the model.
 
     With attempts > 1, unverified puzzles get further views (attempt k: random symmetry view k mapped
     back through the inverse transform); the verifier chooses first, then votes, then q_halt.
-    `progress(done, total)` is called after each batch of first attempts.
+    `progress(done, total)` is called after each batch of first attempts, `on_wave(views, puzzles)`
+    before each later wave of views (hrm.solver.attempt_waves).
     """
     task = task.for_model(loaded.config)
     solutions: list[Solution | None] = [None] * len(puzzles)
@@ -403,6 +404,8 @@ def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None
     for wave in attempt_waves(attempts, everyone=task.name == "arc"):
         todo = [i for i in pending if wave[0] == 0 or task.name == "arc" or not any(a.verdict.ok for a in tried[i])]
         views = [_attempt_view(loaded, task, puzzles[i], i, attempt) for i in todo for attempt in wave]
+        if on_wave is not None and wave[0] > 0 and views:
+            on_wave(len(views), len(todo))
         for start in range(0, len(views), batch_size):
             chunk = views[start:start + batch_size]
             started = time.perf_counter()

@@ -130,7 +130,10 @@ def test_attempts_map_views_back_to_the_original_frame(sudoku_task, examples_dir
         yield Step(1, np.array(tokens), np.ones((n, 81)), np.full(n, 0.9), None, np.ones(n, bool), 0.0)
 
     monkeypatch.setattr(solver_module, "iter_steps", oracle)
-    [solution] = solve(_loaded(_model()), sudoku_task, [puzzle], attempts=5)
+    waves: list[tuple[int, int]] = []
+    [solution] = solve(_loaded(_model()), sudoku_task, [puzzle], attempts=5,
+                       on_wave=lambda views, puzzles: waves.append((views, puzzles)))
+    assert waves == [(3, 1)]          # told before the second wave; the third never starts
     assert [a.description for a in solution.attempts] == ["identity", "view 1", "view 2", "view 3"]
     assert all(a.verdict.ok for a in solution.attempts[1:])
     assert not solution.attempts[0].verdict.ok and solution.winner == 1 and solution.verified

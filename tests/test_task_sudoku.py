@@ -361,3 +361,14 @@ def test_a_header_is_only_allowed_on_the_first_line() -> None:
     with pytest.raises(PuzzleParseError) as caught:
         TASK.parse(text, "f.csv")
     assert caught.value.line == 3 and "header is allowed only on the first line" in str(caught.value)
+
+
+def test_givens_that_break_no_rule_but_admit_no_solution_are_rejected_before_the_model_runs(examples_dir):
+    """Row 1 needs a 9 at r1c9, which column 9 already has: no duplicate anywhere, yet no solution
+    (a misread photo looks like this). Solvable puzzles, even with many solutions, pass."""
+    task = SudokuTask()
+    [stuck] = task.parse("12345678.\n........9\n" + ".........\n" * 7)
+    assert task.check_givens(stuck) == ["these givens have no solution: some digit is wrong (misread or mistyped?)"]
+    [open_grid] = task.parse(".........\n" * 9)
+    [published] = task.parse((examples_dir / "sudoku" / "newspaper_diabolical.txt").read_text())
+    assert task.check_givens(open_grid) == [] and task.check_givens(published) == []

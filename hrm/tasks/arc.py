@@ -152,6 +152,8 @@ class _TaskReader:
             raise self.error(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except RecursionError:
             raise self.error("invalid JSON: nested too deeply") from None
+        except ValueError:   # json raises it for integers of thousands of digits
+            raise self.error("invalid JSON: a number is far too long to be an ARC colour") from None
 
     def grid(self, value: Any, path: str) -> np.ndarray:
         if not isinstance(value, list) or not value:

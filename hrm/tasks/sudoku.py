@@ -347,6 +347,17 @@ def _sniff_lines(text: str) -> list[str]:
     return content[:12]
 
 
+def _no_solution_message(grid: np.ndarray) -> list[str]:
+    """Givens that break no rule can still admit no solution (a misread or mistyped digit): an exact
+    search says so in milliseconds, where the model would try every view in vain. Only the answer's
+    existence is used; the model alone fills the cells."""
+    from hrm.data.sudoku_gen import count_solutions
+
+    if count_solutions(grid, limit=1):
+        return []
+    return ["these givens have no solution: some digit is wrong (misread or mistyped?)"]
+
+
 class SudokuTask:
     name = "sudoku"
     vocab_size = 11
@@ -406,7 +417,7 @@ class SudokuTask:
         grid = np.asarray(puzzle.grid)
         if grid.shape != (SIZE, SIZE):
             return [f"the grid has shape {'x'.join(map(str, grid.shape))}, a sudoku is 9x9"]
-        return duplicate_messages(grid)
+        return duplicate_messages(grid) or _no_solution_message(grid)
 
     def verify(self, puzzle: Puzzle, answer: np.ndarray) -> Verdict:
         return listed_verdict(solution_violations(np.asarray(puzzle.grid), answer))

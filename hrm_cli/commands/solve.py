@@ -88,7 +88,7 @@ def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: AN
     elif status == "solved":
         line.append("✓ solved and verified", style="bold green")
     elif status == "rejected":
-        line.append("✗ rejected before solving: the givens already conflict", style="bold red")
+        line.append("✗ rejected before solving: the givens cannot be completed", style="bold red")
     elif status == "unverified":
         line.append("? answer given, but there is no known output to check it against", style="bold yellow")
     else:

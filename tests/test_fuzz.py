@@ -1,0 +1,55 @@
+"""The fuzz harness of bench/fuzz.py in the suite: malformed puzzles, images, weights and ARC task
+files through the real CLI, each case in a forked child bounded in time and memory. Every case must
+exit 0, 1 or 2 with no traceback and no generic "ErrorName: ..." line. `python bench/fuzz.py --n 10000`
+runs thousands of the same cases."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import fuzz  # noqa: E402
+
+CASES_PER_KIND = 100
+
+
+@pytest.fixture(scope="module")
+def warm() -> None:
+    fuzz.warm_up()
+
+
+@pytest.mark.parametrize("kind", sorted(fuzz.KINDS))
+def test_malformed_input_gets_a_clear_answer_in_bounded_time_and_memory(kind: str, warm: None,
+                                                                         tmp_path_factory: pytest.TempPathFactory):
+    @settings(max_examples=CASES_PER_KIND, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(seed=st.integers(0, 2**63 - 1))
+    def case_passes(seed: int) -> None:
+        case = fuzz.KINDS[kind](random.Random(seed))
+        outcome = fuzz.run_case(case, tmp_path_factory.mktemp("case"), seconds=10.0)
+        assert not outcome.problems, (case.argv, case.name, outcome.problems, outcome.err[-600:])
+
+    case_passes()
+
+
+def test_the_harness_catches_tracebacks_generic_errors_and_timeouts(tmp_path: Path, warm: None):
+    """A harness that cannot fail proves nothing: an uncaught error and a hang are reported."""
+    slow = fuzz.Outcome(None, 14, 6.0, 0.0, "", "")
+    generic = fuzz.Outcome(2, None, 0.1, 0.0, "", f"error: ValueError: x ({fuzz.GENERIC})\n")
+    crashed = fuzz.Outcome(99, None, 0.1, 0.0, "", "Traceback (most recent call last):\n  ...\n")
+    fine = fuzz.Outcome(2, None, 0.1, 3.0, "", "error: bad.txt:1:3: unknown character 'x'\n")
+    limits = {"seconds": 5.0, "memory": 1 << 30}
+    assert fuzz.judge(slow, **limits) == ["over 5 s"]
+    assert fuzz.judge(generic, **limits) == ["generic message"]
+    assert "traceback" in fuzz.judge(crashed, **limits) and "exit code 99" in fuzz.judge(crashed, **limits)
+    assert fuzz.judge(fine, **limits) == []
+    real = fuzz.run_case(fuzz.Case("puzzles", ["solve", "FILE", "--read-only"], b"1 2 3\n", "p.txt"), tmp_path)
+    assert real.code == 2 and real.err.startswith("error: ") and not real.problems
