@@ -220,6 +220,16 @@ def test_cli_build_list_and_info(capsys, monkeypatch, tmp_path) -> None:
     assert bad.code == 2 and "unknown dataset" in bad.err and "Traceback" not in bad.err
 
 
+def test_out_dot_is_a_folder_like_any_other(capsys, monkeypatch, tmp_path, examples_dir) -> None:
+    """`--out .` names the current folder: refused as not a dataset, in one line, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "00576224.json").write_bytes((examples_dir / "arc" / "00576224.json").read_bytes())
+    result = run_cli(capsys, monkeypatch, "data", "build", "arc-tasks", "--from-json", ".", "--out", ".",
+                     "--canvas", "8")
+    assert result.code == 2 and "exists and is not a dataset" in result.err and len(result.err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["00576224.json"]
+
+
 def test_arc_tasks_from_json_on_a_small_canvas(examples_dir, tmp_path) -> None:
     folder = tmp_path / "tasks"
     folder.mkdir()

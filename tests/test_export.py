@@ -62,6 +62,15 @@ def test_bf16_bundle_keeps_card_and_predictions(capsys, monkeypatch, tmp_path, w
     assert (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.95
 
 
+def test_an_existing_folder_as_out_receives_the_file_under_its_default_name(capsys, monkeypatch, tmp_path,
+                                                                             weights):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "-o", str(folder))
+    written = folder / (weights.name.removesuffix(".safetensors") + ".bf16.safetensors")
+    assert result.code == 0 and written.is_file() and read_metadata(written)["dtype"] == "bfloat16"
+
+
 def test_html_replay_embeds_every_segment(capsys, monkeypatch, tmp_path, weights):
     puzzle = tmp_path / "p.txt"
     puzzle.write_text(EASY)

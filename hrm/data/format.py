@@ -341,7 +341,7 @@ class DatasetWriter:
     """
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root = Path(root).absolute()      # "." or "dir/.." have no name to put the partial beside
         self.tmp = self.root.with_name(f"{self.root.name}.partial-{os.getpid()}")
         self.splits: dict[str, SplitWriter] = {}
 

@@ -14,7 +14,7 @@ from hrm_cli.output import get_printer
 def export(
     weights: Path = typer.Argument(..., help="Weights file (.safetensors) to export."),
     fmt: str = typer.Option("safetensors", "--format", "-f", help="safetensors, onnx, gif or html."),
-    out: Path = typer.Option(None, "--out", "-o", help="Output file (default: NAME.FORMAT in the current folder)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output file or folder (default: NAME.FORMAT in the current folder)."),
     dtype: str = typer.Option("bf16", "--dtype", help="safetensors only: bf16 (half the size) or fp32."),
     puzzle: str = typer.Option(None, "--puzzle", "-p", help="gif/html: the puzzle file whose solve is replayed."),
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
@@ -33,7 +33,10 @@ def export(
     printer = get_printer()
     loaded = load_model(weights, None, "cpu")
     suffix = {"safetensors": f".{dtype}.safetensors", "onnx": ".onnx", "gif": ".gif", "html": ".html"}[fmt]
-    out = out or Path.cwd() / (Path(loaded.path).name.removesuffix(".safetensors") + suffix)
+    default_name = Path(loaded.path).name.removesuffix(".safetensors") + suffix
+    out = out or Path.cwd() / default_name
+    if out.is_dir():          # like cp: a folder receives the file under its default name
+        out = out / default_name
     if fmt == "safetensors":
         if dtype not in ("bf16", "fp32"):
             raise HRMError(f"unknown --dtype '{dtype}'", hint="choose bf16 or fp32")
