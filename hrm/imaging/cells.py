@@ -67,19 +67,25 @@ def upright_turns(cells: np.ndarray, classifier: CellClassifier) -> int:
     return best if scores[best] > scores[0] + TURN_MARGIN else 0
 
 
-def blank_faint(probs: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Class probabilities with cells of faint ink made empty.
+def empty_floor(rel: np.ndarray) -> np.ndarray:
+    """Least probability of an empty cell given its relative ink strength: from 1 for no ink down to
+    0.5 at FAINT_RELATIVE (most empty cells lie far below it, so they are not flagged), then down
+    to 0 at WEAK_RELATIVE, where printed digits begin."""
+    faint = 1.0 - 0.5 * (np.minimum(rel, FAINT_RELATIVE) / FAINT_RELATIVE) ** 3
+    weak = 0.5 * np.clip((WEAK_RELATIVE - rel) / (WEAK_RELATIVE - FAINT_RELATIVE), 0.0, 1.0)
+    return np.where(rel < FAINT_RELATIVE, faint, weak)
 
-    Faint cells become empty with a confidence from 1 down to 0.5 as their ink nears
-    FAINT_RELATIVE (most empty cells are far below it, so they are not flagged); weak cells
-    whose digit the model is unsure of become empty with confidence 0.5, so they are flagged and a
-    repair may still bring the digit back. The digits keep their order among themselves.
+
+def blank_faint(probs: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Class probabilities with the chance of an empty cell raised where the ink is faint or weak.
+
+    Weak cells whose digit the model is unsure of become empty with confidence 0.5, so they are
+    flagged and a repair may still bring the digit back. The digits keep their order among themselves.
     """
     rel = relative_strength(cells)
     out = np.array(probs, np.float64, copy=True)
-    empty = np.where(rel < FAINT_RELATIVE, 1.0 - 0.5 * (rel / FAINT_RELATIVE) ** 3, 0.0)
     unsure = (rel < WEAK_RELATIVE) & (out[:, 1:].max(axis=1) < UNSURE_DIGIT)
-    empty = np.maximum(empty, np.where(unsure, 0.5, 0.0))
+    empty = np.maximum(empty_floor(rel), np.where(unsure, 0.5, 0.0))
     change = np.flatnonzero(empty > out[:, 0])
     digits = out[change, 1:]
     out[change, 1:] = digits * ((1.0 - empty[change]) / np.maximum(digits.sum(axis=1), 1e-12))[:, None]

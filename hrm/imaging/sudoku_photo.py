@@ -37,6 +37,7 @@ LINE_RUN_FRACTION = 45
 QUICK_WARP_CELL = 24     # cell side of the coarse warp that ranks candidates
 QUICK_MIN_SCORE = 0.5    # coarse lattice score a candidate needs for a full fit
 MAX_FULL_FITS = 3        # candidates fitted in full, best coarse scores first
+REFIT_KEEP = 0.9         # a refit to the located outer lines is kept at this share of the first score
 
 
 @dataclass
@@ -46,6 +47,7 @@ class GridFit:
     corners: np.ndarray      # [4, 2] float (x, y): top-left, top-right, bottom-right, bottom-left
     cells: np.ndarray        # [81, CELL, CELL] float32 ink in [0, 1], row-major
     line_score: float        # how clearly the 20 grid lines stand out (higher is better)
+    line_corners: np.ndarray | None = None   # [4, 2] where the located outer lines cross, in the source
 
 
 # ----------------------------------------------------------------------------------------------
@@ -375,7 +377,25 @@ def fit_grid(gray: Image.Image, corners: np.ndarray, min_score: float = 1.0) -> 
     score, ink, v_lines, h_lines = _lattice(gray, corners, WARP_CELL, min_score)
     if score < min_score:
         return None
-    return GridFit(corners=corners, cells=cut_cells(ink, v_lines, h_lines), line_score=score)
+    crossings = _outer_crossings(v_lines, h_lines, int(MARGIN * WARP_CELL), WARP_CELL)
+    side, margin = 9 * WARP_CELL, int(MARGIN * WARP_CELL)
+    square = np.array([[margin, margin], [margin + side, margin], [margin + side, margin + side],
+                       [margin, margin + side]], float)
+    line_corners = apply_homography(homography(square, corners), crossings)
+    return GridFit(corners=corners, cells=cut_cells(ink, v_lines, h_lines), line_score=score,
+                   line_corners=line_corners)
+
+
+def _outer_crossings(v_lines: np.ndarray, h_lines: np.ndarray, margin: int, cell: int) -> np.ndarray:
+    """[4, 2] warped points where the located outer grid lines cross (straight lines fitted per band)."""
+    centres = margin + (np.arange(9) + 0.5) * cell
+    corners = []
+    for row_line, col_line in ((0, 0), (0, 9), (9, 9), (9, 0)):
+        slope_y, y0 = np.polyfit(centres, h_lines[:, row_line], 1)      # y = y0 + slope_y * x
+        slope_x, x0 = np.polyfit(centres, v_lines[:, col_line], 1)      # x = x0 + slope_x * y
+        x = (x0 + slope_x * y0) / (1.0 - slope_x * slope_y)
+        corners.append([x, y0 + slope_y * x])
+    return np.array(corners)
 
 
 def quick_score(gray: Image.Image, corners: np.ndarray) -> float:
@@ -425,7 +445,16 @@ def find_grid(img: Image.Image) -> GridFit:
     if not fits:
         raise ImageReadError("no Sudoku grid found: no 9x9 pattern of lines in the image",
                              hint="photograph the whole grid, its border visible, filling most of the frame")
-    return choose_fit(fits)
+    return refit(gray, choose_fit(fits))
+
+
+def refit(gray: Image.Image, fit: GridFit) -> GridFit:
+    """The grid fitted again to the corners where its outer lines were found, when the outline's own
+    corners were off (a corner hidden, bent or merged with something): kept if the lattice is as clear."""
+    if fit.line_corners is None or _same_quad(fit.line_corners, fit.corners):
+        return fit
+    again = fit_grid(gray, fit.line_corners)
+    return again if again is not None and again.line_score >= REFIT_KEEP * fit.line_score else fit
 
 
 def _fits(gray: Image.Image, quads: list[np.ndarray]) -> list[GridFit]:
