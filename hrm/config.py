@@ -1,6 +1,6 @@
 """Model configuration: one dataclass that serialises to JSON and travels inside every weights file.
 
-Presets follow ../shared/reference/hrm.md (HRM, section 1-2) and peers.md (TRM, section 1.2-1.3).
+Presets follow the HRM reference code's configs and README commands, and TRM's README recipes.
 `hrm-*` presets are the paper's architecture; `trm-*` the Tiny Recursive Model variant; `*-tiny`
 shrink hidden size and depth for tests and CPU demos.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from hrm.errors import HRMError
 
-# (vocab_size, seq_len) per task, from the reference token layouts (hrm.md section 3).
+# (vocab_size, seq_len) per task, from the reference token layouts (the reference dataset builders).
 TASK_SHAPES: dict[str, tuple[int, int]] = {"sudoku": (11, 81), "maze": (6, 900), "arc": (12, 900)}
 
 
@@ -149,7 +149,7 @@ def _build_presets() -> dict[str, ModelConfig]:
     for task in TASK_SHAPES:
         presets[f"hrm-{task}"] = _for_task(_HRM, task)
         presets[f"trm-{task}"] = _for_task(_TRM_ATT, task)
-    # TRM's Sudoku recipe: MLP token mixer, no positions, n=6, T=3 (peers.md 1.3).
+    # TRM's Sudoku recipe: MLP token mixer, no positions, n=6, T=3 (TRM's README).
     presets["trm-sudoku"] = replace(presets["trm-sudoku"], mixer="mlp", pos_encodings="none", L_cycles=6)
     presets["trm-sudoku-att"] = replace(presets["trm-sudoku"], mixer="attention", pos_encodings="rope")
     for name in list(presets):

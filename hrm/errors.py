@@ -29,10 +29,6 @@ class PuzzleParseError(HRMError):
         self.source, self.line, self.column = source, line, column
 
 
-class ConflictingGivensError(HRMError):
-    """The puzzle's givens already break a rule, so it has no solution."""
-
-
 class DataError(HRMError):
     """A dataset or source file is missing or malformed."""
 

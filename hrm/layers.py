@@ -1,4 +1,4 @@
-"""Building blocks of HRM/TRM (reference hrm.md 1.2-1.5).
+"""Building blocks of HRM/TRM (the reference's models/layers.py).
 
 Post-norm blocks with weightless RMSNorm, fused bias-free qkv attention with RoPE, SwiGLU with the
 inner width rounded up to a multiple of 256, TRM's MLP token mixer, truncated LeCun-normal init.

@@ -1,4 +1,4 @@
-"""Deep-supervision ACT loss and metrics (reference hrm.md 1.8).
+"""Deep-supervision ACT loss and metrics (the reference's models/losses.py).
 
 Per segment: token cross-entropy (stablemax in float64, or softmax) averaged per sequence and summed
 over the batch, plus 0.5 x (BCE of q_halt against "sequence exactly right" + BCE of q_continue against

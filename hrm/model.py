@@ -1,11 +1,12 @@
-"""The Hierarchical Reasoning Model (and TRM), written to be read beside ../shared/reference/hrm.md.
+"""The Hierarchical Reasoning Model (and TRM), written to be read beside the HRM paper (Wang et al.
+2025, arXiv:2506.21734) and the TRM paper (Jolicoeur-Martineau 2025, arXiv:2510.04871).
 
-Shape of one ACT segment (hrm.md 1.6-1.7):
-    x   = scale * [puzzle prefix ; token embeddings]          (1.2)
+Shape of one ACT segment (the reference code's inner forward and ACT wrapper):
+    x   = scale * [puzzle prefix ; token embeddings]
     HRM: N*T - 1 low-level calls and N - 1 high-level calls without grad, then one L and one H call
          with grad (the one-step gradient). L gets z_H + x, H gets z_L.
     TRM: T - 1 full recursions without grad, then one recursion (n L-calls + 1 H-call) with grad,
-         one shared network for both updates (peers.md 1.2).
+         one shared network for both updates (TRM).
     logits = lm_head(z_H) without the prefix; q = q_head(z_H[:, 0])
 The carry (z_H, z_L) is detached between segments. `HRM.forward` is the ACT wrapper with the
 reference's training semantics (halted-slot replacement, exploration, bootstrapped Q target).
@@ -37,7 +38,8 @@ class Carry:
 
 
 class PuzzleEmbedding(nn.Module):
-    """Per-puzzle vectors (hrm.md 1.3): a zero-initialised buffer trained by sign-SGD, not by Adam.
+    """Per-puzzle vectors (the reference's models/sparse_embedding.py): a zero-initialised buffer
+    trained by sign-SGD, not by Adam.
 
     In training only the batch's rows enter autograd, as the leaf tensor `local`; the sparse
     optimizer reads `local.grad` and `local_ids` and updates those rows of the table.

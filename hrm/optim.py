@@ -1,5 +1,5 @@
-"""Optimizers and schedule (reference hrm.md 1.9): AdamATan2 in plain PyTorch, sign-SGD for the sparse
-puzzle table, linear warmup then constant or cosine, and a weight EMA (TRM)."""
+"""Optimizers and schedule (the reference's pretrain.py and its config): AdamATan2 in plain PyTorch,
+sign-SGD for the sparse puzzle table, linear warmup then constant or cosine, and a weight EMA (TRM)."""
 
 from __future__ import annotations
 

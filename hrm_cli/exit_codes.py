@@ -1,4 +1,4 @@
-"""Named exit codes (issue 4): 0 all verified, 1 some unsolved, 2 usage or input errors."""
+"""Named exit codes: 0 all verified, 1 some unsolved, 2 usage or input errors."""
 
 OK = 0
 UNSOLVED = 1

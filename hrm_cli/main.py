@@ -65,13 +65,7 @@ def _global_options(
 
 def _register_commands() -> None:
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"hrm_cli.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command still being written; never on a landed main
-            if exc.name == f"hrm_cli.commands.{name}":
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(f"hrm_cli.commands.{name}").register(app)
 
 
 _register_commands()

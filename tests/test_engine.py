@@ -1,4 +1,4 @@
-"""Engine acceptance (issue 2): parameter counts, the one-step gradient, ACT semantics, optimizers,
+"""Engine: parameter counts, the one-step gradient, ACT semantics, optimizers,
 stablemax, initialisation and determinism. Tiny configs on CPU."""
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def test_trm_parameter_counts(capsys: pytest.CaptureFixture) -> None:
     counts = {name: HRM(get_preset(name)).num_parameters() for name in ("trm-sudoku", "trm-sudoku-att")}
     with capsys.disabled():
         print("\nTRM trainable parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    assert abs(counts["trm-sudoku"] - 5.0e6) < 0.1e6           # peers.md: 5M (MLP mixer, derived 5.02M)
-    assert abs(counts["trm-sudoku-att"] - 6.8e6) < 0.1e6       # peers.md: ~7M with attention (derived 6.82M)
+    assert abs(counts["trm-sudoku"] - 5.0e6) < 0.1e6           # TRM paper: 5M (MLP mixer, derived 5.02M)
+    assert abs(counts["trm-sudoku-att"] - 6.8e6) < 0.1e6       # TRM paper: ~7M with attention (derived 6.82M)
 
 
 # --------------------------------------------------------------------------------------------------

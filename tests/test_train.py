@@ -117,7 +117,7 @@ def test_paper_presets_follow_the_reference() -> None:
             sudoku.puzzle_emb_lr, sudoku.epochs, sudoku.eval_interval) == (768, 1e-4, 2000, 1.0, 1e-4, 20000, 2000)
     assert (arc.weight_decay, arc.puzzle_emb_lr, arc.epochs, arc.eval_interval) == (0.1, 1e-2, 100000, 10000)
     assert (sudoku.beta1, sudoku.beta2, sudoku.lr_min_ratio, sudoku.ema) == (0.9, 0.95, 1.0, False)
-    # Sudoku 1k with 1000 augmentations: 1000 examples per epoch -> 26,041 optimizer steps (hrm.md 3.5)
+    # Sudoku 1k with 1000 augmentations: 1000 examples per epoch -> 26,041 optimizer steps (reference sampler)
     assert sudoku.steps_for(1000.0) == (26041, 2605)
     trm = get_train_preset("sudoku", "trm")
     assert (trm.model, trm.ema, trm.ema_decay) == ("trm-sudoku", True, 0.999)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 DIHEDRAL_COUNT = 8
-DIHEDRAL_NAMES = ("identity", "rot90", "rot180", "rot270", "fliplr", "flipud", "transpose", "anti-diagonal")
 DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
 
 

@@ -59,10 +59,6 @@ class SudokuTransform:
         return out.T.copy() if self.transpose else out
 
 
-def identity_transform() -> SudokuTransform:
-    return SudokuTransform(tuple(range(10)), False, tuple(range(SIZE)), tuple(range(SIZE)))
-
-
 def _band_preserving_permutation(rng: np.random.Generator) -> tuple[int, ...]:
     bands = rng.permutation(3)
     return tuple(int(band * 3 + offset) for band in bands for offset in rng.permutation(3))

@@ -1,10 +1,10 @@
 """Training configuration: one dataclass, named presets per task, and `key=value` overrides.
 
 Presets (`<task>-<recipe>`; `hrm train --task sudoku --preset paper` picks `sudoku-paper`):
-    paper  the HRM reference hyperparameters (hrm.md section 2): batch 768, lr 1e-4 constant after 2000
+    paper  the HRM reference hyperparameters (the HRM README's commands): batch 768, lr 1e-4 constant after 2000
            warmup steps, betas (0.9, 0.95), wd 1.0 (sudoku/maze) or 0.1 (arc), puzzle-embedding lr 1e-4
            or 1e-2, 20,000 epochs with an eval every 2,000 (sudoku/maze) or 100,000 / 10,000 (arc).
-    trm    TRM's recipe (peers.md 1.3): model trm-<task>, EMA 0.999, 50,000 epochs for sudoku/maze.
+    trm    TRM's recipe (TRM's README): model trm-<task>, EMA 0.999, 50,000 epochs for sudoku/maze.
     cpu    a small model and batch that make visible progress within minutes on a laptop CPU.
     shipped (sudoku) the recipe of the shipped Sudoku weights: TRM tiny on generated published-like puzzles.
 Overrides are `key=value` for TrainConfig fields and `model.key=value` for ModelConfig fields.
@@ -23,7 +23,6 @@ from hrm.config import ModelConfig, get_preset
 from hrm.errors import HRMError
 
 TASKS = ("sudoku", "maze", "arc")
-RECIPES = ("paper", "trm", "cpu")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Process plumbing for data-parallel training, as the reference does it (hrm.md section 5).
+"""Process plumbing for data-parallel training, as the reference does it (the reference's pretrain.py).
 
 torchrun (or `hrm train --nproc K`) sets RANK / WORLD_SIZE / LOCAL_RANK. There is no DDP wrapper:
 parameters and buffers are broadcast from rank 0 once, every gradient is all-reduced (summed) by hand

@@ -1,4 +1,4 @@
-"""Evaluation shared by training and `hrm eval` (reference hrm.md section 4).
+"""Evaluation shared by training and `hrm eval` (the reference's pretrain.py evaluate and ARC voting notebook).
 
 Every example runs the ACT loop in eval mode, which is exactly `halt_max_steps` segments (as the
 reference). Reported:

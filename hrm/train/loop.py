@@ -1,4 +1,5 @@
-"""The training loop: deep supervision with ACT, exactly as the reference (hrm.md 1.7-1.9, 3.5, 5).
+"""The training loop: deep supervision with ACT, exactly as the reference's
+pretrain.py and puzzle_dataset.py do it.
 
 One optimizer step per ACT segment. The carry persists across steps: a slot keeps working on its
 example until it halts, and only halted slots take the new batch's example (so many sampled examples

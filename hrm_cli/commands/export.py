@@ -14,7 +14,8 @@ from hrm_cli.output import get_printer
 def export(
     weights: Path = typer.Argument(..., help="Weights file (.safetensors) to export."),
     fmt: str = typer.Option("safetensors", "--format", "-f", help="safetensors, onnx, gif or html."),
-    out: Path = typer.Option(None, "--out", "-o", help="Output file or folder (default: NAME.FORMAT in the current folder)."),
+    out: Path = typer.Option(None, "--out", "-o",
+                             help="Output file or folder (default: NAME.FORMAT in the current folder)."),
     dtype: str = typer.Option("bf16", "--dtype", help="safetensors only: bf16 (half the size) or fp32."),
     puzzle: str = typer.Option(None, "--puzzle", "-p", help="gif/html: the puzzle file whose solve is replayed."),
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,

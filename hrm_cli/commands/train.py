@@ -225,7 +225,7 @@ def _warn_cpu_limits(config: Any, device: str, rank: int) -> None:
             get_printer().warn(note)
 
 
-def _default_out(task: str, preset: str) -> Path:
+def _default_out(preset: str) -> Path:
     return Path("runs") / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
@@ -282,7 +282,7 @@ def train(
     config = config.with_overrides(overrides or [])
     if data is not None and _is_built_dataset(data):  # recorded, so --resume finds the same data
         config = dataclasses.replace(config, data=str(Path(data).resolve()))
-    out = out or _default_out(config.task, config.preset or config.task)
+    out = out or _default_out(config.preset or config.task)
     _warn_cpu_limits(config, device, rank)
 
     if world_size == 1:

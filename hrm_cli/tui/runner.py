@@ -20,7 +20,7 @@ from hrm_cli.tui.messages import SolverDone, SolverFrame, SolverStarted
 # attempt index -> the frames of that attempt, one per segment (attempt 0 is the plain run)
 FrameSource = Callable[[int], Iterator[Frame]]
 
-ATTEMPT_NOISE = 0.05  # input-embedding noise for attempts after the first (issue 5)
+ATTEMPT_NOISE = 0.05  # input-embedding noise for attempts after the first
 
 
 @dataclass

@@ -285,7 +285,6 @@ def unused_path(path: Path) -> Path:
 ERROR_TITLES = {
     "PuzzleParseError": "cannot read the puzzle",
     "ImageReadError": "cannot read the image",
-    "ConflictingGivensError": "the puzzle has no solution",
     "WeightsError": "cannot load the model",
     "DeviceError": "device problem",
     "DataError": "data problem",
