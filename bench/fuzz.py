@@ -200,8 +200,9 @@ def puzzle_case(rng: random.Random) -> Case:
     if rng.random() < 0.1:
         text = bytes(rng.randrange(256) for _ in range(rng.randint(0, 400)))
     content = mutate_bytes(rng, text)
-    argv = rng.choice([["solve", "FILE"], ["solve", "FILE", "--read-only", "--json"], ["solve", "-"],
-                       ["solve", "FILE", "--task", rng.choice(["sudoku", "maze", "arc"])]])
+    argv = rng.choice([["solve", "FILE", "-k", "1"], ["solve", "FILE", "--read-only", "--json"],
+                       ["solve", "-k", "1", "-"],
+                       ["solve", "FILE", "-k", "1", "--task", rng.choice(["sudoku", "maze", "arc"])]])
     return Case("puzzles", argv, content, rng.choice([name, "puzzle.txt", "puzzle.csv", "p"]))
 
 
@@ -240,7 +241,7 @@ def image_case(rng: random.Random) -> Case:
         if roll < 0.7:
             content = content[:12] + mutate_bytes(rng, content[12:], rounds=rng.randint(1, 3))
     name = rng.choice(["photo.png", "photo.jpg", "photo.bmp", "photo.gif", "photo.webp", "photo"])
-    argv = rng.choice([["solve", "FILE", "--read-only"], ["solve", "FILE", "--show-read"],
+    argv = rng.choice([["solve", "FILE", "--read-only"], ["solve", "FILE", "--show-read", "-k", "1"],
                        ["solve", "FILE", "--read-only", "--json", "--task", "sudoku"]])
     return Case("images", argv, content, name)
 
@@ -314,7 +315,8 @@ def weights_case(rng: random.Random) -> Case:
     else:
         content = mutate_bytes(rng, blob, rounds=rng.randint(1, 3))
     # One view: a mutated but valid config is a legitimate model that may never halt, and 32 views of
-    # 16 segments are seconds of honest work; the time limit is for malformed input, not for compute.
+    # 16 segments are seconds of honest work; the time limit is for malformed input, not for the
+    # model's compute (so every solve in this harness runs one view).
     puzzle = str(EXAMPLES / "sudoku" / "easy1.txt")
     argv = rng.choice([["info", "FILE"], ["solve", puzzle, "-w", "FILE", "-k", "1"],
                        ["solve", puzzle, "-w", "FILE", "-k", "1", "--engine", "torch"],
