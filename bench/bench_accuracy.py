@@ -41,7 +41,7 @@ GRADE_SETS = {"sudoku-g1": "G1 singles", "sudoku-g2": "G2 pairs, pointing, box-l
               "sudoku-magictour": "G4 magictour top1465", "sudoku-forum1106": "G4 forum hardest 1106"}
 
 
-def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[Puzzle]:  # noqa: ANN001
+def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[Puzzle]:
     """The stored test examples as Puzzles with their label as the known solution."""
     count = dataset.num_examples if limit is None else min(limit, dataset.num_examples)
     puzzles = []
@@ -56,7 +56,7 @@ def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[
     return puzzles
 
 
-def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int, adaptive: bool,  # noqa: ANN001
+def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int, adaptive: bool,
             max_segments: int | None = None) -> dict:
     started = time.perf_counter()
     solutions = solve(loaded, task, puzzles, attempts=attempts, batch_size=batch_size, adaptive=adaptive,

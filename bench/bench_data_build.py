@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrm.data.build import BuildOptions, build_dataset, get_spec  # noqa: E402
-from hrm.data.format import read_metadata  # noqa: E402
-from hrm.data.sources import read_sudoku_source  # noqa: E402
-from hrm.data.sudoku_gen import HARD_RATING, mutate_many  # noqa: E402
+from hrm.data.build import BuildOptions, build_dataset, get_spec
+from hrm.data.format import read_metadata
+from hrm.data.sources import read_sudoku_source
+from hrm.data.sudoku_gen import HARD_RATING, mutate_many
 
 BUILDS = [
     ("sudoku-hard-1k", {}),

@@ -24,15 +24,15 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: see docs/performance.md
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-import torch  # noqa: E402
-from bench_train_throughput import TrainStep  # noqa: E402
+import common
+import torch
+from bench_train_throughput import TrainStep
 
 SWEEPS = {
     "HRM (one-step gradient), N = T = k": ("hrm-sudoku", [dict(H_cycles=k, L_cycles=k) for k in (1, 2, 3, 4, 6)]),
@@ -47,13 +47,13 @@ QUICK_SWEEPS = {
 QUICK_SIZE = dict(hidden_size=128, puzzle_emb_ndim=128, num_heads=2)
 
 
-def depth(c) -> int:  # noqa: ANN001
+def depth(c) -> int:
     if c.arch == "hrm":
         return c.H_cycles * c.L_cycles * c.L_layers + c.H_cycles * c.H_layers
     return c.H_cycles * (c.L_cycles + 1) * c.L_layers
 
 
-def measure_point(config, batch: int, device: str, profile: bool) -> dict:  # noqa: ANN001
+def measure_point(config, batch: int, device: str, profile: bool) -> dict:
     step = TrainStep(config, batch, device)
     step()  # optimizer state exists from here on, as in training
     row = {"arch": config.arch, "H_cycles": config.H_cycles, "L_cycles": config.L_cycles, "depth": depth(config),

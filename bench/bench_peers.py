@@ -49,16 +49,16 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: see docs/performance.md
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+import common
 
 IMPLS = ["ours", "nano-trm", "tiny-recursive-model"]
 PEER_PACKAGES = ["tiny-recursive-model", "lightning", "hydra-core", "omegaconf", "rich", "scikit-learn", "einops"]

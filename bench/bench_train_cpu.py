@@ -38,7 +38,7 @@ class CurveReporter(Reporter):
     def metrics(self, record: dict) -> None:
         self.last_train = record
 
-    def eval(self, step: int, result) -> None:  # noqa: ANN001 - EvalResult
+    def eval(self, step: int, result) -> None:
         self.eval_seconds += result.seconds
         wall = time.perf_counter() - self.started
         point = {"step": step, "wall_seconds": round(wall, 1), "train_seconds": round(wall - self.eval_seconds, 1),

@@ -24,14 +24,14 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: see docs/performance.md
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-import torch  # noqa: E402
+import common
+import torch
 
 CPU_PRESETS = ["hrm-sudoku", "trm-sudoku", "trm-sudoku-att", "hrm-sudoku-tiny", "trm-sudoku-tiny",
                "trm-sudoku-att-tiny", "hrm-maze-tiny", "trm-maze-tiny"]
@@ -50,7 +50,7 @@ def default_batch(preset: str, device: str) -> int:
     return 64 if tiny else 8
 
 
-def synthetic_batch(config, batch_size: int, device: torch.device, seed: int = 0) -> dict[str, torch.Tensor]:  # noqa: ANN001
+def synthetic_batch(config, batch_size: int, device: torch.device, seed: int = 0) -> dict[str, torch.Tensor]:
     """Random tokens shaped like the task: inputs in 1..V-1, labels in 2..V-1 (never ignored)."""
     g = torch.Generator().manual_seed(seed)
     inputs = torch.randint(1, config.vocab_size, (batch_size, config.seq_len), generator=g, dtype=torch.int32)
@@ -62,7 +62,7 @@ def synthetic_batch(config, batch_size: int, device: torch.device, seed: int = 0
 class TrainStep:
     """Our training step as hrm/train/loop.py runs it (AdamATan2 + sign-SGD, one ACT segment)."""
 
-    def __init__(self, config, batch_size: int, device: str | torch.device = "cpu", compile: bool = False,  # noqa: ANN001
+    def __init__(self, config, batch_size: int, device: str | torch.device = "cpu", compile: bool = False,
                  seed: int = 0, lr: float = 1e-4, weight_decay: float = 1.0) -> None:
         from hrm.losses import act_loss
         from hrm.model import HRM
@@ -107,7 +107,7 @@ class TrainStep:
         return common.tensor_bytes(state)
 
 
-def analytic_flops(config, batch_size: int) -> dict[str, float]:  # noqa: ANN001
+def analytic_flops(config, batch_size: int) -> dict[str, float]:
     """Matmul FLOPs of one training step from the config alone (a cross-check of FlopCounterMode).
 
     A block costs 2 x tokens x (its matmul weights) plus attention 4 x B x S^2 x D; backward is 2x

@@ -216,7 +216,7 @@ def gemm_floor(fn: Callable[[], Any], repeats: int = 7) -> dict[str, Any]:
     calls: dict[tuple, int] = {}
 
     class Record(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             key = _gemm_key(func, args)
             if key is not None:
                 calls[key] = calls.get(key, 0) + 1

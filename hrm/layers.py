@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hrm.config import swiglu_width  # noqa: F401 - re-exported: the width is part of the config's meaning
+from hrm.config import swiglu_width
 from hrm.kernels import attention
 
 _TRUNC_STD_CORRECTION = 0.87962566103423978  # std of a standard normal truncated at +-2

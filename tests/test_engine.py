@@ -58,7 +58,7 @@ def _count_grad_calls(model: HRM, module_names: tuple[str, ...]) -> tuple[dict[s
     counts = {name: 0 for name in module_names}
     handles = []
     for name in module_names:
-        def hook(module, args, output, name=name):  # noqa: ANN001, ANN202
+        def hook(module, args, output, name=name):
             if torch.is_grad_enabled():
                 counts[name] += 1
         handles.append(getattr(model, name).register_forward_hook(hook))

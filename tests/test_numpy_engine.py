@@ -44,7 +44,7 @@ def _random_model(preset: str, overrides: dict) -> HRM:
     return model
 
 
-def _batch(config, batch: int = 3) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def _batch(config, batch: int = 3) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     inputs = rng.integers(0, config.vocab_size, size=(batch, config.seq_len)).astype(np.int32)
     ids = rng.integers(0, config.num_puzzle_identifiers, size=batch).astype(np.int32)

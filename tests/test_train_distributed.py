@@ -20,7 +20,7 @@ from hrm.train.state import load_resume
 from tests.test_train_support import make_copy_dataset, tiny_config
 
 
-def _config():  # noqa: ANN202
+def _config():
     return tiny_config(total_steps=8, eval_every=4, log_every=2, ema=True,
                        model_overrides={"halt_exploration_prob": 0.0})
 

@@ -17,7 +17,7 @@ from tests.cli_helpers import run_cli
 MEASURED = Path(__file__).resolve().parents[1] / "bench" / "results" / "memory_scaling.json"
 
 
-def _parameters(config) -> int:  # noqa: ANN001
+def _parameters(config) -> int:
     with torch.device("meta"):
         return HRM(config).num_parameters()
 
