@@ -19,6 +19,8 @@ WEAK_RELATIVE = 0.6      # weaker than this and no digit above UNSURE_DIGIT: an 
 UNSURE_DIGIT = 0.5
 INKED_RELATIVE = 0.45    # cells at least this strong decide the orientation
 TURN_MARGIN = 0.05       # mean log-probability a quarter turn must gain over the photo as it is
+TURN_SAMPLE = 24         # strongest cells that decide the orientation
+UPRIGHT_CONFIDENCE = 0.9  # geometric-mean digit probability above which the photo is taken as upright
 
 
 class CellClassifier(Protocol):
@@ -55,16 +57,28 @@ def turn_corners(corners: np.ndarray, turns: int) -> np.ndarray:
 
 
 def upright_turns(cells: np.ndarray, classifier: CellClassifier) -> int:
-    """How many counter-clockwise quarter turns make the digits upright (0 unless clearly better)."""
-    inked = cells[relative_strength(cells) >= INKED_RELATIVE]
+    """How many counter-clockwise quarter turns make the digits upright (0 unless clearly better).
+
+    Judged on the most strongly inked cells (at most TURN_SAMPLE); a photo whose digits the model
+    already reads with confidence is taken as upright without trying the other turns.
+    """
+    rel = relative_strength(cells)
+    strongest = np.argsort(-rel)[:TURN_SAMPLE]
+    inked = cells[strongest[rel[strongest] >= INKED_RELATIVE]]
     if len(inked) < 4:
         return 0
-    scores = []
-    for turns in range(4):
-        probs = classifier.predict(np.rot90(inked, turns, axes=(1, 2)))
-        scores.append(float(np.mean(np.log(probs[:, 1:].max(axis=1) + 1e-6))))
+    scores = [_turn_score(classifier, inked, 0)]
+    if scores[0] >= np.log(UPRIGHT_CONFIDENCE):
+        return 0
+    scores += [_turn_score(classifier, inked, turns) for turns in (1, 2, 3)]
     best = int(np.argmax(scores))
     return best if scores[best] > scores[0] + TURN_MARGIN else 0
+
+
+def _turn_score(classifier: CellClassifier, inked: np.ndarray, turns: int) -> float:
+    """Mean log-probability of the likeliest digit of the inked cells turned `turns` quarter turns."""
+    probs = classifier.predict(np.rot90(inked, turns, axes=(1, 2)))
+    return float(np.mean(np.log(probs[:, 1:].max(axis=1) + 1e-6)))
 
 
 def empty_floor(rel: np.ndarray) -> np.ndarray:

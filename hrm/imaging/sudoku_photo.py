@@ -27,6 +27,7 @@ CELL = 32                # side of one cell image fed to the digit CNN
 WARP_CELL = 64           # cell side in the warped grid (2x CELL, so cells are downsampled, not upsampled)
 MARGIN = 0.5             # warped margin around the grid, in cells, so slightly-off corners still see lines
 MAX_CANDIDATES = 6       # components tried as grid candidates, largest first
+OUTLINE_ROWS = 400       # rows of a component's outline kept for its convex hull (first and last kept)
 MIN_GRID_FRACTION = 0.01  # a grid's bounding box covers at least this fraction of the image
 # Ink thresholds (grey levels below the neighbourhood mean): the strict one keeps the grid apart from
 # text beside it; the lenient one keeps blurred, low-contrast grid lines connected.
@@ -274,8 +275,10 @@ def _component_outline(comps: Components, label: int) -> np.ndarray:
     right = np.full(span, -1)
     np.minimum.at(left, rows - first, starts)
     np.maximum.at(right, rows - first, ends)
-    present = right >= 0
-    ys = np.flatnonzero(present) + first
+    present = np.flatnonzero(right >= 0)
+    step = max(1, len(present) // OUTLINE_ROWS)                # the hull's Python loop is the cost
+    present = np.unique(np.r_[present[::step], present[-1]])
+    ys = present + first
     left, right = left[present], right[present]
     xs = np.concatenate([left, right, left, right])
     return np.stack([xs, np.concatenate([ys, ys, ys + 1, ys + 1])], axis=1).astype(float)
