@@ -446,7 +446,9 @@ async def test_maze_fits_80x24_as_half_blocks():
 def _paused_at(segment: int):
     async def run_before(pilot) -> None:
         await settle(pilot.app, pilot)
-        await pilot.press(*["n"] * segment)
+        for _ in range(segment):     # one step at a time, each settled: a loaded machine must not race it
+            await pilot.press("n")
+            await settle(pilot.app, pilot)
 
     return run_before
 
