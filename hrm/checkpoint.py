@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,7 +22,7 @@ from hrm.safetensors_file import read_header
 FORMAT_VERSION = "1"
 
 
-def atomic_write(path: Path, write) -> None:  # noqa: ANN001 - write(tmp_path) callable
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call write(tmp) then rename tmp over path, so a crash never leaves a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -12,6 +14,10 @@ import torch
 from hrm.checkpoint import atomic_write, save_model
 from hrm.errors import HRMError
 from hrm.model import HRM
+
+if TYPE_CHECKING:
+    from hrm.solver import Frame
+    from hrm.tasks.base import Puzzle
 
 ONNX_INPUTS = ["z_H", "z_L", "inputs", "puzzle_identifiers"]
 ONNX_OUTPUTS = ["z_H_out", "z_L_out", "logits", "q_logits"]
@@ -27,7 +33,8 @@ class SegmentStep(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, z_H: torch.Tensor, z_L: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor):
+    def forward(self, z_H: torch.Tensor, z_L: torch.Tensor, inputs: torch.Tensor,
+                puzzle_identifiers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         data = {"inputs": inputs, "puzzle_identifiers": puzzle_identifiers}
         return self.model.segment(z_H, z_L, data)
 
@@ -71,7 +78,7 @@ def _add_onnx_metadata(path: Path, model: HRM) -> None:
     onnx.save(proto, str(path))
 
 
-def frames_to_json(task_name: str, puzzle, frames) -> dict:  # noqa: ANN001
+def frames_to_json(task_name: str, puzzle: Puzzle, frames: Iterable[Frame]) -> dict:
     """A replay as plain JSON: the puzzle and each segment's answer, confidence and q_halt."""
     def grid(a: np.ndarray) -> list:
         return np.asarray(a).round(3).tolist()
@@ -84,7 +91,7 @@ def frames_to_json(task_name: str, puzzle, frames) -> dict:  # noqa: ANN001
                         "accuracy": f.accuracy} for f in frames]}
 
 
-def export_html(task_name: str, puzzle, frames, out: Path) -> None:  # noqa: ANN001
+def export_html(task_name: str, puzzle: Puzzle, frames: Iterable[Frame], out: Path) -> None:
     """A self-contained HTML page that replays the solve segment by segment (no network, no server)."""
     template = (Path(__file__).parent / "replay.html").read_text()
     payload = json.dumps(frames_to_json(task_name, puzzle, frames)).replace("</", "<\\/")

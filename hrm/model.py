@@ -26,6 +26,7 @@ from hrm.layers import Block, CastedEmbedding, CastedLinear, ReasoningModule, Ro
 
 Batch = dict[str, torch.Tensor]   # inputs [B, S] int, labels [B, S] int64 (-100 ignored), puzzle_identifiers [B]
 Rope = tuple[torch.Tensor, torch.Tensor] | None
+State = tuple[torch.Tensor, torch.Tensor]   # (z_H, z_L)
 
 
 @dataclass
@@ -119,7 +120,7 @@ class HRM(nn.Module):
             emb = 0.707106781 * (emb + self.embed_pos.weight.to(dtype))      # keep unit variance
         return self.embed_scale * emb
 
-    def initial_state(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def initial_state(self, batch_size: int) -> State:
         shape = (batch_size, self.config.full_seq_len, self.config.hidden_size)
         dtype = self.compute_dtype()
         return self.H_init.to(dtype).expand(shape).clone(), self.L_init.to(dtype).expand(shape).clone()
@@ -132,7 +133,8 @@ class HRM(nn.Module):
             trace.append(delta)
         return new
 
-    def _hrm_cycles(self, z_H, z_L, x, rope, trace):
+    def _hrm_cycles(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,
+                    trace: list | None) -> State:
         N, T = self.config.H_cycles, self.config.L_cycles
         with torch.no_grad():
             for h_step in range(N):
@@ -146,19 +148,22 @@ class HRM(nn.Module):
         z_H = self.H_level(z_H, z_L, rope)
         return z_H, z_L
 
-    def _trm_recursion(self, z_H, z_L, x, rope, trace):
+    def _trm_recursion(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,
+                       trace: list | None) -> State:
         for _ in range(self.config.L_cycles):      # n latent updates: z <- f(z + y + x)
             z_L = self._L(z_L, z_H + x, rope, trace)
         z_H = self.L_level(z_H, z_L, rope)         # answer update: y <- f(y + z)
         return z_H, z_L
 
-    def _trm_cycles(self, z_H, z_L, x, rope, trace):
+    def _trm_cycles(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,
+                    trace: list | None) -> State:
         with torch.no_grad():
             for _ in range(self.config.H_cycles - 1):
                 z_H, z_L = self._trm_recursion(z_H, z_L, x, rope, trace)
         return self._trm_recursion(z_H, z_L, x, rope, trace)  # full backprop through the last one
 
-    def segment(self, z_H: torch.Tensor, z_L: torch.Tensor, data: Batch, trace: list | None = None):
+    def segment(self, z_H: torch.Tensor, z_L: torch.Tensor, data: Batch,
+                trace: list | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """One deep-supervision segment: (z_H, z_L) -> (z_H, z_L, logits [B, S, V], q_logits [B, 1|2] fp32)."""
         x = self.input_embeddings(data["inputs"], data["puzzle_identifiers"])
         cycles = self._hrm_cycles if self.config.arch == "hrm" else self._trm_cycles

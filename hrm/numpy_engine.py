@@ -22,6 +22,7 @@ __all__ = ["NumpyHRM", "expected_shapes", "model_size", "read_safetensors"]
 from hrm.errors import WeightsError
 
 _BUFFERS = ("puzzle_emb.weights", "H_init", "L_init")  # not parameters, as in HRM.num_parameters
+Rope = tuple[np.ndarray, np.ndarray] | None             # (cos, sin) tables, None without rotary positions
 
 
 def model_size(path: str | Path) -> tuple[int, int]:
@@ -80,7 +81,7 @@ class _Block:
         self.gate_up = weights[f"{prefix}.mlp.gate_up_proj.weight"].T.copy()
         self.down = weights[f"{prefix}.mlp.down_proj.weight"].T.copy()
 
-    def __call__(self, h: np.ndarray, rope: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    def __call__(self, h: np.ndarray, rope: Rope) -> np.ndarray:
         if self.mixer == "attention":
             h = rms_norm(h + self._attention(h, rope), self.eps)
         else:
@@ -88,7 +89,7 @@ class _Block:
             h = rms_norm(ht + _swiglu(ht, self.mix_gate_up, self.mix_down), self.eps).transpose(0, 2, 1)
         return rms_norm(h + _swiglu(h, self.gate_up, self.down), self.eps)
 
-    def _attention(self, x: np.ndarray, rope: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    def _attention(self, x: np.ndarray, rope: Rope) -> np.ndarray:
         batch, seq, hidden = x.shape
         head_dim = hidden // self.heads
         qkv = (x @ self.qkv).reshape(batch, seq, 3, self.heads, head_dim)
@@ -110,7 +111,7 @@ class _ReasoningModule:
     def __init__(self, blocks: list[_Block]) -> None:
         self.blocks = blocks
 
-    def __call__(self, state: np.ndarray, injection: np.ndarray, rope) -> np.ndarray:  # noqa: ANN001
+    def __call__(self, state: np.ndarray, injection: np.ndarray, rope: Rope) -> np.ndarray:
         h = state + injection
         for block in self.blocks:
             h = block(h, rope)
@@ -235,7 +236,8 @@ class NumpyHRM:
             trace.append(change / np.maximum(np.linalg.norm(flat_old, axis=1), 1e-6))
         return new
 
-    def _cycles(self, z_H: np.ndarray, z_L: np.ndarray, x: np.ndarray, trace: list | None):
+    def _cycles(self, z_H: np.ndarray, z_L: np.ndarray, x: np.ndarray,
+                trace: list | None) -> tuple[np.ndarray, np.ndarray]:
         """N high-level updates, each after T low-level ones. HRM updates z_H with H_level; TRM's single
         network does both updates. Inference needs no split into no-grad and grad calls."""
         high = self.H_level if self.H_level is not None else self.L_level

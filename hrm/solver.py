@@ -8,13 +8,19 @@ deep-supervision segment. `frames` turns that stream into per-puzzle `Frame`s in
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from hrm.numpy_engine import NumpyHRM
 from hrm.tasks.base import Puzzle, Task, Verdict
+
+if TYPE_CHECKING:
+    from hrm.model import HRM
+    from hrm.segment_model import SegmentModel
+    from hrm.weights import LoadedModel
 
 
 @dataclass
@@ -61,6 +67,11 @@ class Attempt:
     description: str                  # e.g. "identity", "dihedral 3", "noise 0.1 seed 2"
 
 
+# solved: the verifier accepts the answer given; unsolved: it rejects it; unverified: there is nothing to check it
+# against (an ARC test input without its output); rejected: the givens break a rule, so the model never ran
+SolveStatus = Literal["solved", "unsolved", "unverified", "rejected"]
+
+
 @dataclass
 class Solution:
     puzzle: Puzzle
@@ -73,18 +84,27 @@ class Solution:
     winner: int = 0                   # index into attempts
     candidates: list[np.ndarray] = field(default_factory=list)  # ARC: ranked distinct answers (pass@K)
     submission: int | None = None     # ARC: which of the two submitted candidates `answer` is
+    rejected: bool = False            # the givens break a rule: `answer` is the puzzle itself
 
     @property
     def verified(self) -> bool:
         return self.verdict.ok
+
+    @property
+    def status(self) -> SolveStatus:
+        if self.rejected:
+            return "rejected"
+        if self.verdict.ok:
+            return "solved"
+        return "unsolved" if self.verdict.checkable else "unverified"
 
 
 # --------------------------------------------------------------------------------------------------
 # The streaming core
 
 
-def iter_steps(model, inputs, puzzle_identifiers=None, *, max_segments: int | None = None,  # noqa: ANN001
-               adaptive: bool = True, noise: float = 0.0, seed: int = 0,
+def iter_steps(model: SegmentModel, inputs: np.ndarray, puzzle_identifiers: np.ndarray | None = None, *,
+               max_segments: int | None = None, adaptive: bool = True, noise: float = 0.0, seed: int = 0,
                record_inner: bool = False) -> Iterator[Step]:
     """Run ACT segments on a batch of token sequences [B, seq_len] and yield a Step after each.
 
@@ -145,7 +165,7 @@ class _SegmentOut:
 class _TorchRun:
     """The carry of iter_steps on hrm.model.HRM: rows of the batch run one segment at a time."""
 
-    def __init__(self, model, inputs: np.ndarray, ids, seed: int) -> None:  # noqa: ANN001
+    def __init__(self, model: HRM, inputs: np.ndarray, ids: np.ndarray, seed: int) -> None:
         import torch
 
         self.torch, self.model = torch, model.eval()
@@ -176,7 +196,7 @@ class _TorchRun:
 class _NumpyRun:
     """The same carry on hrm.numpy_engine.NumpyHRM."""
 
-    def __init__(self, model: NumpyHRM, inputs: np.ndarray, ids, seed: int) -> None:  # noqa: ANN001
+    def __init__(self, model: NumpyHRM, inputs: np.ndarray, ids: np.ndarray, seed: int) -> None:
         self.model, self.inputs, self.ids = model, inputs, np.asarray(ids)
         self.rng = np.random.default_rng(seed)
         self.z_H, self.z_L = model.initial_state(len(inputs))
@@ -215,11 +235,11 @@ def _accuracy(answer: np.ndarray, solution: np.ndarray | None) -> float | None:
     return float((answer == solution).mean())
 
 
-def frames(loaded, task: Task, puzzle: Puzzle, *, max_segments: int | None = None, noise: float = 0.0,  # noqa: ANN001
+def frames(loaded: LoadedModel, task: Task, puzzle: Puzzle, *, max_segments: int | None = None, noise: float = 0.0,
            seed: int = 0, record_inner: bool = True) -> Iterator[Frame]:
     """One puzzle, one Frame per segment (fixed Mmax: the whole trajectory is shown; `halted`
     marks where adaptive halting would have stopped)."""
-    model = getattr(loaded, "model", loaded)
+    model = loaded.model
     task = task.for_model(model.config)
     inputs = task.encode(puzzle)[None]
     ids = np.array([puzzle_identifier(loaded, puzzle)], dtype=np.int32)
@@ -243,13 +263,12 @@ def frames(loaded, task: Task, puzzle: Puzzle, *, max_segments: int | None = Non
                     wants_halt=None if step.wants_halt is None else bool(step.wants_halt[0]), halted_at=halted_at)
 
 
-def puzzle_identifier(loaded, puzzle: Puzzle, variant: str | None = None) -> int:  # noqa: ANN001
+def puzzle_identifier(loaded: LoadedModel, puzzle: Puzzle, variant: str | None = None) -> int:
     """The puzzle-embedding row for this puzzle (ARC: the trained variant's id, else 0 = blank)."""
-    identifiers = getattr(loaded, "identifiers", None)
-    if not identifiers:
+    if not loaded.identifiers:
         return 0
     name = variant or puzzle.extra.get("task_id", "")
-    return int(identifiers.get(name, 0))
+    return int(loaded.identifiers.get(name, 0))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -266,7 +285,7 @@ class _View:
     puzzle_id: int
 
 
-def _attempt_view(loaded, task: Task, puzzle: Puzzle, index: int, attempt: int) -> _View:  # noqa: ANN001
+def _attempt_view(loaded: LoadedModel, task: Task, puzzle: Puzzle, index: int, attempt: int) -> _View:
     """Attempt 0 is the puzzle itself; attempt k > 0 a symmetry view (Sudoku: digit relabelling +
     band/stack permutations + transpose; Maze: dihedral; ARC: dihedral + colours). ARC takes the
     variants the model was trained on, in order, as the reference evaluates them: each has its own
@@ -291,13 +310,13 @@ def _attempt_view(loaded, task: Task, puzzle: Puzzle, index: int, attempt: int) 
     return _View(index, attempt, view, transform, f"view {attempt}", puzzle_identifier(loaded, view, variant))
 
 
-def _trained_arc_variants(loaded, task: Task, puzzle: Puzzle) -> list[str]:  # noqa: ANN001
-    if task.name != "arc" or not hasattr(loaded, "trained_variants"):
+def _trained_arc_variants(loaded: LoadedModel, task: Task, puzzle: Puzzle) -> list[str]:
+    if task.name != "arc":
         return []
     return loaded.trained_variants(puzzle.extra.get("task_id", ""))
 
 
-def _run_views(loaded, task: Task, views: list[_View], *, max_segments: int | None, adaptive: bool,  # noqa: ANN001
+def _run_views(loaded: LoadedModel, task: Task, views: list[_View], *, max_segments: int | None, adaptive: bool,
                noise: float, batch_size: int) -> list[tuple[np.ndarray, float, int]]:
     """(answer in the original frame, q_halt, segments used) for every view."""
     results = []
@@ -379,9 +398,10 @@ def attempt_waves(attempts: int, *, everyone: bool = False) -> list[list[int]]:
     return waves
 
 
-def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None = None,  # noqa: ANN001
+def solve(loaded: LoadedModel, task: Task, puzzles: list[Puzzle], *, max_segments: int | None = None,
           adaptive: bool = True, attempts: int = 1, noise: float = 0.0, batch_size: int = 64,
-          progress=None, on_wave=None) -> list[Solution]:  # noqa: ANN001
+          progress: Callable[[int, int], object] | None = None,
+          on_wave: Callable[[int, int], object] | None = None) -> list[Solution]:
     """Solve puzzles in batches. Puzzles whose givens conflict are rejected without running the model.
 
     With attempts > 1, unverified puzzles get further views (attempt k: random symmetry view k mapped
@@ -395,7 +415,8 @@ def solve(loaded, task: Task, puzzles: list[Puzzle], *, max_segments: int | None
     for i, puzzle in enumerate(puzzles):
         conflicts = task.check_givens(puzzle)
         if conflicts:
-            solutions[i] = Solution(puzzle, np.asarray(puzzle.grid), Verdict(False, conflicts), 0, 0.0, 0.0)
+            solutions[i] = Solution(puzzle, np.asarray(puzzle.grid), Verdict(False, conflicts), 0, 0.0, 0.0,
+                                    rejected=True)
         else:
             pending.append(i)
 

@@ -7,8 +7,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hrm.errors import WeightsError
+
+if TYPE_CHECKING:
+    import torch
+
+    from hrm.config import ModelConfig
+    from hrm.segment_model import SegmentModel
 
 # a checkout (or editable install) has weights/ beside the package; a wheel carries them as hrm/_weights
 _CHECKOUT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
@@ -17,11 +24,11 @@ REPO_WEIGHTS = _CHECKOUT_WEIGHTS if _CHECKOUT_WEIGHTS.is_dir() else Path(__file_
 
 @dataclass
 class LoadedModel:
-    model: object                     # hrm.model.HRM, in eval mode on `device`
-    config: object                    # hrm.config.ModelConfig
+    model: SegmentModel               # hrm.model.HRM in eval mode on `device`, or hrm.numpy_engine.NumpyHRM
+    config: ModelConfig
     task_name: str
     path: Path
-    device: object                    # torch.device
+    device: torch.device | str        # "cpu" for the numpy engine
     metadata: dict[str, str] = field(default_factory=dict)
     card: dict = field(default_factory=dict)
     identifiers: dict[str, int] = field(default_factory=dict)  # ARC: trained puzzle variant -> row
@@ -142,7 +149,7 @@ def load_model(weights: str | Path | None = None, task: str | None = None, devic
         if device not in ("auto", "cpu"):
             raise WeightsError(f"the numpy engine runs on the CPU only, not on '{device}'", hint="use engine torch")
         model, metadata = NumpyHRM.from_file(path)
-        torch_device: object = "cpu"
+        torch_device: torch.device | str = "cpu"
     else:
         from hrm.checkpoint import load_model as load_file
         from hrm.device import resolve_device

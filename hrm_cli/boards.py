@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from rich.columns import Columns
 from rich.console import Group
 from rich.panel import Panel
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from hrm.tasks.base import Puzzle
 
 ARC_COLOURS = ["#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00", "#AAAAAA", "#F012BE", "#FF851B",
                "#7FDBFF", "#870C25"]
@@ -80,7 +85,7 @@ def arc_text(grid: np.ndarray) -> Text:
     return text
 
 
-def board(task_name: str, grid: np.ndarray, puzzle=None, answer_of_puzzle: bool = False) -> Text:  # noqa: ANN001
+def board(task_name: str, grid: np.ndarray, puzzle: Puzzle | None = None, answer_of_puzzle: bool = False) -> Text:
     """One grid as styled text (for the answer, givens of `puzzle` are shown apart)."""
     grid = np.asarray(grid)
     if task_name == "sudoku":
@@ -95,13 +100,13 @@ def board(task_name: str, grid: np.ndarray, puzzle=None, answer_of_puzzle: bool 
     return arc_text(grid)
 
 
-def side_by_side(task_name: str, puzzle, answer: np.ndarray, answer_title: str) -> Columns:  # noqa: ANN001
+def side_by_side(task_name: str, puzzle: Puzzle, answer: np.ndarray, answer_title: str) -> Columns:
     left = Panel(board(task_name, puzzle.grid, puzzle), title="puzzle", expand=False)
     right = Panel(board(task_name, answer, puzzle, answer_of_puzzle=True), title=answer_title, expand=False)
     return Columns([left, right])
 
 
-def arc_demos(puzzle) -> Group:  # noqa: ANN001
+def arc_demos(puzzle: Puzzle) -> Group:
     panels = []
     for i, (inp, out) in enumerate(puzzle.extra.get("demos", [])[:3]):
         panels.append(Columns([Panel(arc_text(inp), title=f"demo {i + 1} in", expand=False),
@@ -109,7 +114,7 @@ def arc_demos(puzzle) -> Group:  # noqa: ANN001
     return Group(*panels)
 
 
-def arc_submissions(puzzle, candidates: list[np.ndarray], shown: int, status: str) -> Columns:  # noqa: ANN001
+def arc_submissions(puzzle: Puzzle, candidates: list[np.ndarray], shown: int, status: str) -> Columns:
     """ARC: the test input and the two submitted answers, the matching one marked."""
     panels = [Panel(arc_text(puzzle.grid), title="puzzle", expand=False)]
     for k, candidate in enumerate(candidates):

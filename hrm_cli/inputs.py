@@ -5,9 +5,12 @@ from __future__ import annotations
 import stat
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from hrm.errors import HRMError, PuzzleParseError
+
+if TYPE_CHECKING:
+    from hrm.tasks.base import Puzzle, Task
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 TEXT_SUFFIXES = {".txt", ".json", ".csv", ".sdk", ".maze", ""}
@@ -68,7 +71,7 @@ def _decode(data: bytes, path: str) -> str:
         raise PuzzleParseError(f"not UTF-8 text (byte {exc.start})", source=path) from None
 
 
-def _read_one(path: str, task_name: str | None):  # noqa: ANN202 - (Task, list[Puzzle])
+def _read_one(path: str, task_name: str | None) -> tuple[Task, list[Puzzle]]:
     from hrm.tasks import detect_task, get_task
 
     if path != "-" and Path(path).suffix.lower() in IMAGE_SUFFIXES:
@@ -86,7 +89,7 @@ def _read_one(path: str, task_name: str | None):  # noqa: ANN202 - (Task, list[P
     return task, puzzles
 
 
-def read_puzzles(paths: str | list[str] | None, task: str | None = None):  # noqa: ANN201 - (Task, list[Puzzle])
+def read_puzzles(paths: str | list[str] | None, task: str | None = None) -> tuple[Task, list[Puzzle]]:
     """All puzzles from the given paths ('-' or None = stdin); every puzzle must be of one task."""
     if paths is None:
         paths = ["-"]

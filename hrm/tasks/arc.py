@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from hrm.tasks.grid import (
     is_value_permutation,
     random_value_permutation,
 )
+
+if TYPE_CHECKING:
+    from hrm.config import ModelConfig
 
 CANVAS = 30
 PAD, EOS, COLOUR_OFFSET = 0, 1, 2
@@ -243,7 +246,7 @@ class ArcTask:
         self.side = side
         self.seq_len = side * side
 
-    def for_model(self, config) -> ArcTask:  # noqa: ANN001 - hrm.config.ModelConfig
+    def for_model(self, config: ModelConfig) -> ArcTask:
         """This task on the canvas the model was trained on (30x30, or smaller for small-task models)."""
         try:
             side = canvas_side(config.seq_len)

@@ -8,11 +8,14 @@ Adding a task = one new module implementing `Task` + one line in `hrm.tasks.REGI
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from hrm.errors import HRMError
+
+if TYPE_CHECKING:
+    from hrm.config import ModelConfig
 
 
 @dataclass
@@ -112,12 +115,12 @@ class Task(Protocol):
         """Map an answer of the transformed puzzle back to the original puzzle's frame."""
         ...
 
-    def for_model(self, config: Any) -> Task:
-        """This task as a model with `config` (hrm.config.ModelConfig) reads it (ARC: the model's canvas)."""
+    def for_model(self, config: ModelConfig) -> Task:
+        """This task as a model with `config` reads it (ARC: the model's canvas)."""
         ...
 
 
-def same_size_for_model(task: Task, config: Any) -> Task:
+def same_size_for_model(task: Task, config: ModelConfig) -> Task:
     """`for_model` of a fixed-size task: the model must read exactly the task's sequence."""
     if config.seq_len != task.seq_len:
         raise HRMError(f"the model reads {config.seq_len} tokens but a {task.name} puzzle has {task.seq_len}",

@@ -9,12 +9,17 @@ A file holds one maze drawn as text, or CSV rows `source,question,answer,rating`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hrm.errors import HRMError, PuzzleParseError
 from hrm.tasks.base import Puzzle, Verdict, listed_verdict
 from hrm.tasks.grid import cell_list, cell_name, dihedral, inverse_dihedral
+
+if TYPE_CHECKING:
+    from hrm.config import ModelConfig
 
 CANVAS = 30
 PAD, WALL, OPEN, START, GOAL, PATH = 0, 1, 2, 3, 4, 5
@@ -278,7 +283,7 @@ class _Reader:
             return make_puzzle(np.where(grid == PATH, OPEN, grid), name, grid, {"line": numbered[0][0]})
         return make_puzzle(grid, name, extra={"line": numbered[0][0]})
 
-    def check_markers(self, grid: np.ndarray, where) -> None:
+    def check_markers(self, grid: np.ndarray, where: Callable[[int, int], tuple[int, int]]) -> None:
         """Exactly one S and one G; `where(r, c)` gives the (line, column) of a cell for messages."""
         for code, letter, word in ((START, "S", "start"), (GOAL, "G", "goal")):
             cells = np.argwhere(grid == code)
@@ -368,7 +373,7 @@ class MazeTask:
         self.side = side
         self.seq_len = side * side
 
-    def for_model(self, config) -> MazeTask:  # noqa: ANN001 - hrm.config.ModelConfig
+    def for_model(self, config: ModelConfig) -> MazeTask:
         side = math.isqrt(config.seq_len)
         if side * side != config.seq_len or not 1 <= side <= CANVAS:
             raise HRMError(f"the model reads {config.seq_len} tokens, which is no square maze canvas of "

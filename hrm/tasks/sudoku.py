@@ -15,12 +15,16 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hrm.errors import PuzzleParseError
 from hrm.tasks.base import Puzzle, Verdict, listed_verdict, same_size_for_model
 from hrm.tasks.grid import apply_mapping, cell_list, cell_name, invert_permutation, random_value_permutation
+
+if TYPE_CHECKING:
+    from hrm.config import ModelConfig
 
 SIZE = 9
 CELLS = SIZE * SIZE
@@ -362,7 +366,7 @@ class SudokuTask:
     # weights from about 59% to 99% of G2/G3 puzzles (bench/bench_accuracy.py --attempts 1,4,16,32).
     default_attempts = 32
 
-    def for_model(self, config) -> SudokuTask:  # noqa: ANN001 - hrm.config.ModelConfig
+    def for_model(self, config: ModelConfig) -> SudokuTask:
         return same_size_for_model(self, config)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:

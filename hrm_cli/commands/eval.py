@@ -4,11 +4,21 @@ halting, and for ARC pass@K with augmentation voting."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hrm_cli.output import get_printer
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+    from hrm.data.format import PuzzleDataset
+    from hrm.model import HRM
+    from hrm.train.distributed import DistEnv
+    from hrm.train.evaluate import EvalResult
 
 SCHEMA_VERSION = 1
 
@@ -115,7 +125,8 @@ def eval_command(
         printer.result(_table(record))
 
 
-def _run(evaluate, model, dataset, batch_size, limit, env, segments, arc, show, total):  # noqa: ANN001, ANN202
+def _run(evaluate: Callable[..., EvalResult], model: HRM, dataset: PuzzleDataset, batch_size: int,
+         limit: int | None, env: DistEnv, segments: int | None, arc: bool, show: bool, total: int) -> EvalResult:
     kwargs = dict(batch_size=batch_size, limit=limit, env=env, segments=segments, arc_voting=arc)
     if not show:
         return evaluate(model, dataset, **kwargs)
@@ -128,7 +139,7 @@ def _run(evaluate, model, dataset, batch_size, limit, env, segments, arc, show, 
                         **kwargs)
 
 
-def _table(record: dict):  # noqa: ANN202 - a rich renderable
+def _table(record: dict) -> Group:
     from rich.console import Group
     from rich.table import Table
 

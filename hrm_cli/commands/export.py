@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hrm.errors import HRMError
 from hrm_cli.output import get_printer
+
+if TYPE_CHECKING:
+    from hrm.model import HRM
+    from hrm.weights import LoadedModel
 
 
 def export(
@@ -69,7 +75,8 @@ def _read_card(path: Path) -> dict:
     return data
 
 
-def _export_trace(loaded, fmt: str, out: Path, puzzle_path: str | None, max_segments, export_html) -> None:  # noqa: ANN001
+def _export_trace(loaded: LoadedModel, fmt: str, out: Path, puzzle_path: str | None, max_segments: int | None,
+                  export_html: Callable[..., None]) -> None:
     from hrm.solver import frames
     from hrm_cli.inputs import read_puzzles
 
@@ -85,7 +92,7 @@ def _export_trace(loaded, fmt: str, out: Path, puzzle_path: str | None, max_segm
         export_html(task.name, puzzles[0], trace, out)
 
 
-def _check_onnx(model, path: Path) -> float:  # noqa: ANN001
+def _check_onnx(model: HRM, path: Path) -> float:
     import numpy as np
     import torch
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 
 from hrm_cli.output import get_printer
 
+if TYPE_CHECKING:
+    from hrm.config import ModelConfig
+
 SCHEMA_VERSION = 1
 
 
-def _parameters(config, cache: dict[str, int]) -> int:  # noqa: ANN001 - ModelConfig
+def _parameters(config: ModelConfig, cache: dict[str, int]) -> int:
     """Exact trainable parameters (the puzzle table is a buffer and does not count, as the reference)."""
     import torch
 

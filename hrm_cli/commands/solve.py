@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.text import Text
@@ -12,12 +14,19 @@ from rich.text import Text
 from hrm_cli import exit_codes
 from hrm_cli.output import WEIGHTS_HELP, get_printer, visible
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hrm.solver import Solution
+    from hrm.tasks.base import Puzzle, Task
+    from hrm.weights import LoadedModel
+
 SCHEMA_VERSION = 1
 
 SHOWN_VIOLATIONS = 8        # broken rules printed per unsolved answer; the rest are counted
 
 
-def _text_form(task, grid, puzzle):  # noqa: ANN001, ANN202 - str or list of rows
+def _text_form(task: Task, grid: np.ndarray, puzzle: Puzzle) -> str | list[list[int]]:
     """The answer in the same text form the task parses (Sudoku 81 chars, Maze lines, ARC rows)."""
     import numpy as np
 
@@ -28,18 +37,17 @@ def _text_form(task, grid, puzzle):  # noqa: ANN001, ANN202 - str or list of row
     return np.asarray(grid).astype(int).tolist()
 
 
-def _record(task, solution, loaded) -> dict:  # noqa: ANN001
+def _record(task: Task, solution: Solution, loaded: LoadedModel | None) -> dict:
     puzzle = solution.puzzle
-    rejected = solution.segments == 0 and not solution.attempts
     record = {
         "schema_version": SCHEMA_VERSION,
         "task": task.name,
         "name": puzzle.name,
         "input": _text_form(task, puzzle.grid, puzzle),
-        "answer": None if rejected else _text_form(task, solution.answer, puzzle),
+        "answer": None if solution.rejected else _text_form(task, solution.answer, puzzle),
         "verified": bool(solution.verdict.ok),
         "checkable": bool(solution.verdict.checkable),
-        "status": _status(solution),
+        "status": solution.status,
         "violations": solution.verdict.violations,
         "violation_count": solution.verdict.count,
         "notes": solution.verdict.notes,
@@ -56,20 +64,12 @@ def _record(task, solution, loaded) -> dict:  # noqa: ANN001
     return record
 
 
-def _status(solution) -> str:  # noqa: ANN001
-    if solution.segments == 0 and not solution.attempts:
-        return "rejected"
-    if solution.verdict.ok:
-        return "solved"
-    return "unverified" if not solution.verdict.checkable else "unsolved"
-
-
-def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: ANN001
+def _print_solution(task: Task, solution: Solution, index: int, total: int) -> None:
 
     from hrm_cli.boards import arc_demos, arc_submissions, side_by_side
 
     printer = get_printer()
-    status = _status(solution)
+    status = solution.status
     title = {"solved": "answer (verified)", "unsolved": "best attempt (UNSOLVED)",
              "unverified": "answer (no known output)", "rejected": "rejected"}[status]
     if total > 1:
@@ -114,18 +114,18 @@ def _print_solution(task, solution, index: int, total: int) -> None:  # noqa: AN
         printer.result(Text(f"  note: {note}", style="dim"))
 
 
-def _summary(solutions, elapsed: float) -> str:  # noqa: ANN001
+def _summary(solutions: list[Solution], elapsed: float) -> str:
     counts = {"solved": 0, "unsolved": 0, "unverified": 0, "rejected": 0}
     for s in solutions:
-        counts[_status(s)] += 1
+        counts[s.status] += 1
     per = elapsed / max(1, len(solutions))
     parts = [f"{counts['solved']}/{len(solutions)} solved and verified"]
     parts += [f"{n} {k}" for k, n in counts.items() if k != "solved" and n]
     return ", ".join(parts) + f" · {per * 1000:.0f} ms per puzzle"
 
 
-def _exit_code(solutions) -> int:  # noqa: ANN001
-    statuses = {_status(s) for s in solutions}
+def _exit_code(solutions: list[Solution]) -> int:
+    statuses = {s.status for s in solutions}
     if "rejected" in statuses:
         return exit_codes.USAGE_ERROR
     if "unsolved" in statuses:
@@ -133,7 +133,7 @@ def _exit_code(solutions) -> int:  # noqa: ANN001
     return exit_codes.OK
 
 
-def _save_pngs(task, solutions, png: Path) -> None:  # noqa: ANN001
+def _save_pngs(task: Task, solutions: list[Solution], png: Path) -> None:
     from hrm.imaging.render import save_png
 
     for i, s in enumerate(solutions):
@@ -142,7 +142,7 @@ def _save_pngs(task, solutions, png: Path) -> None:  # noqa: ANN001
         get_printer().info(f"wrote {path}")
 
 
-def _read_only(task, puzzles, as_json: bool) -> None:  # noqa: ANN001
+def _read_only(task: Task, puzzles: list[Puzzle], as_json: bool) -> None:
     from hrm_cli.boards import board
 
     printer = get_printer()
@@ -155,7 +155,7 @@ def _read_only(task, puzzles, as_json: bool) -> None:  # noqa: ANN001
             printer.result(task.format(p.grid, p) if task.name != "arc" else "")
 
 
-def _show_read(task, puzzles) -> None:  # noqa: ANN001
+def _show_read(task: Task, puzzles: list[Puzzle]) -> None:
     from hrm_cli.boards import board
 
     printer = get_printer()
@@ -170,7 +170,7 @@ def _show_read(task, puzzles) -> None:  # noqa: ANN001
                          "text file and solve that if they are wrong")
 
 
-def _read_notes(p) -> dict:  # noqa: ANN001
+def _read_notes(p: Puzzle) -> dict:
     """Per-cell confidence of a Sudoku read from a picture, and the cells to check (row, column from 1)."""
     conf = p.extra.get("read_confidence")
     if conf is None:
@@ -244,7 +244,7 @@ def solve(
     if not as_json and len(solutions) > 5 and not printer.verbose:
         for s in solutions:
             answer = _text_form(puzzle_task, s.answer, s.puzzle) if puzzle_task.name == "sudoku" else ""
-            printer.result(Text(f"{_status(s):<10} {visible(s.puzzle.name)}  {answer}"))
+            printer.result(Text(f"{s.status:<10} {visible(s.puzzle.name)}  {answer}"))
     if len(solutions) > 1:
         printer.info(_summary(solutions, elapsed))
     if png is not None:
@@ -252,7 +252,7 @@ def solve(
     raise typer.Exit(_exit_code(solutions))
 
 
-def _warn_untrained_arc_tasks(loaded, puzzles) -> None:  # noqa: ANN001
+def _warn_untrained_arc_tasks(loaded: LoadedModel, puzzles: list[Puzzle]) -> None:
     """An ARC model knows a task through its puzzle-embedding rows, learnt in training; say so when it has none."""
     unknown = sorted({p.extra.get("task_id", "") for p in puzzles} - set(loaded.identifiers))
     if unknown:
@@ -262,7 +262,8 @@ def _warn_untrained_arc_tasks(loaded, puzzles) -> None:  # noqa: ANN001
                            "TASK.json --canvas 8, then hrm train --task arc --data data/arc-tasks")
 
 
-def _solve_with_progress(solve_puzzles, loaded, task, puzzles, **kwargs):  # noqa: ANN001, ANN202
+def _solve_with_progress(solve_puzzles: Callable[..., list[Solution]], loaded: LoadedModel, task: Task,
+                         puzzles: list[Puzzle], **kwargs: Any) -> list[Solution]:
     printer = get_printer()
     if not printer.show_progress:
         return solve_puzzles(loaded, task, puzzles, **kwargs)
