@@ -29,9 +29,10 @@ MARGIN = 0.5             # warped margin around the grid, in cells, so slightly-
 MAX_CANDIDATES = 6       # components tried as grid candidates, largest first
 OUTLINE_ROWS = 400       # rows of a component's outline kept for its convex hull (first and last kept)
 MIN_GRID_FRACTION = 0.01  # a grid's bounding box covers at least this fraction of the image
-# Ink thresholds (grey levels below the neighbourhood mean): the strict one keeps the grid apart from
-# text beside it; the lenient one keeps blurred, low-contrast grid lines connected.
-INK_MARGINS = (12.0, 6.0)
+# Ink thresholds (grey levels below the neighbourhood mean): the strict ones keep the grid apart from
+# text or another puzzle joined to it by fainter ink (a shadow, a crease); the lenient one keeps
+# blurred, low-contrast grid lines connected.
+INK_MARGINS = (20.0, 12.0, 6.0)
 # Also the lenient mask's long horizontal and vertical runs alone (longer than 1/45 of the image):
 # grid lines without the text and other puzzles that touch the grid.
 LINE_RUN_FRACTION = 45
