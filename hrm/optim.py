@@ -4,7 +4,7 @@ sign-SGD for the sparse puzzle table, linear warmup then constant or cosine, and
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import torch
 import torch.distributed as dist
@@ -23,7 +23,7 @@ class AdamATan2(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> None:
+    def step(self, closure: None = None) -> None:   # no closure: the loss is computed before the step
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:

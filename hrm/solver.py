@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
@@ -120,7 +120,7 @@ def iter_steps(model: SegmentModel, inputs: np.ndarray, puzzle_identifiers: np.n
     if puzzle_identifiers is None:
         puzzle_identifiers = np.zeros(batch_size, dtype=np.int32)
     run = _NumpyRun(model, inputs, puzzle_identifiers, seed) if isinstance(model, NumpyHRM) \
-        else _TorchRun(model, inputs, puzzle_identifiers, seed)
+        else _TorchRun(cast("HRM", model), inputs, puzzle_identifiers, seed)   # the other engine is torch's
     predicted = np.zeros(inputs.shape, dtype=np.int64)
     confidence = np.zeros(inputs.shape, dtype=np.float32)
     q_halt = np.zeros(batch_size, dtype=np.float32)

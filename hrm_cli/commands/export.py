@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import typer
 
@@ -39,6 +39,7 @@ def export(
     check_format(fmt)
     printer = get_printer()
     loaded = load_model(weights, None, "cpu")
+    model = cast("HRM", loaded.model)     # load_model's default engine is torch
     suffix = {"safetensors": f".{dtype}.safetensors", "onnx": ".onnx", "gif": ".gif", "html": ".html"}[fmt]
     default_name = Path(loaded.path).name.removesuffix(".safetensors") + suffix
     out = out or Path.cwd() / default_name
@@ -51,14 +52,14 @@ def export(
         if max_segments is not None:                 # inference may think longer than training did
             import dataclasses
 
-            loaded.model.config = dataclasses.replace(loaded.model.config, halt_max_steps=max_segments)
+            model.config = dataclasses.replace(model.config, halt_max_steps=max_segments)
         if card is not None:
             metadata["card"] = json.dumps({**loaded.card, **_read_card(card)})
-        export_safetensors(loaded.model, metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
+        export_safetensors(model, metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
     elif fmt == "onnx":
-        export_onnx(loaded.model, out)
+        export_onnx(model, out)
         if check:
-            error = _check_onnx(loaded.model, out)
+            error = _check_onnx(model, out)
             printer.info(f"onnxruntime agrees with PyTorch: max |difference| {error:.2e}")
     else:
         _export_trace(loaded, fmt, out, puzzle, max_segments, export_html)

@@ -16,12 +16,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hrm_cli import exit_codes
 from hrm_cli.output import get_printer
+
+if TYPE_CHECKING:
+    from hrm.train.config import TrainConfig
+    from hrm.train.evaluate import EvalResult
 
 SCHEMA_VERSION = 1
 
@@ -131,7 +135,7 @@ class RichReporter:
             self._eval_task = self.progress.add_task("eval", total=total, info="held-out examples")
         self.progress.update(self._eval_task, completed=done, total=total)
 
-    def eval(self, step: int, result: Any) -> None:
+    def eval(self, step: int, result: EvalResult) -> None:
         if self._eval_task is not None and self.progress is not None:
             self.progress.remove_task(self._eval_task)
             self._eval_task = None
@@ -190,7 +194,7 @@ def _relaunch(nproc: int, out: Path) -> None:
     raise typer.Exit(exit_codes.INTERRUPTED if code in (130, -2) else code)
 
 
-def _check_memory(config: Any, device: str, processes: int) -> None:
+def _check_memory(config: TrainConfig, device: str, processes: int) -> None:
     """Refuse a run that cannot fit before any data is built; say what --nproc costs on a CPU."""
     import torch
 
@@ -213,7 +217,7 @@ def _check_memory(config: Any, device: str, processes: int) -> None:
                           device)
 
 
-def _warn_cpu_limits(config: Any, device: str, rank: int) -> None:
+def _warn_cpu_limits(config: TrainConfig, device: str, rank: int) -> None:
     """Say before hours of work what a CPU run of this task will not reach (the task knows)."""
     from hrm.tasks import get_task
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from hrm_cli import exit_codes
 from hrm_cli.output import WEIGHTS_HELP, get_printer
+
+if TYPE_CHECKING:
+    from hrm.tasks.base import Puzzle, Task
+    from hrm.weights import LoadedModel
+    from hrm_cli.tui.runner import Session
 
 
 def watch(
@@ -69,12 +74,12 @@ class SessionOpener:
                  attempts: int, index: int) -> None:
         self.task, self.weights, self.device = task, weights, device
         self.max_segments, self.attempts, self.index = max_segments, attempts, index
-        self._models: dict[str, Any] = {}
+        self._models: dict[str, LoadedModel] = {}
 
-    def __call__(self, path: Path) -> Any:  # -> hrm_cli.tui.Session
+    def __call__(self, path: Path) -> Session:
         return self.session(*self.read(path))
 
-    def read(self, path: Path) -> tuple[Any, Any]:
+    def read(self, path: Path) -> tuple[Task, Puzzle]:
         """(task, puzzle) for the chosen puzzle of the file; HRMError when it cannot be watched."""
         from hrm.errors import HRMError
         from hrm_cli.inputs import read_puzzles
@@ -90,7 +95,7 @@ class SessionOpener:
                            hint="fix the puzzle; no model can solve it")
         return puzzle_task, puzzle
 
-    def session(self, puzzle_task: Any, puzzle: Any) -> Any:
+    def session(self, puzzle_task: Task, puzzle: Puzzle) -> Session:
         from hrm_cli.tui.runner import Session, model_source
 
         loaded = self._model(puzzle_task.name)
@@ -104,7 +109,7 @@ class SessionOpener:
             label=f"{puzzle.name} · {Path(str(loaded.path)).name}",
         )
 
-    def _model(self, task_name: str) -> Any:
+    def _model(self, task_name: str) -> LoadedModel:
         if task_name not in self._models:
             from hrm.weights import load_model
 

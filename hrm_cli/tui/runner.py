@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 from hrm.solver import Frame
-from hrm.tasks.base import Puzzle
+from hrm.tasks.base import Puzzle, Task
 from hrm_cli.tui.messages import SolverDone, SolverFrame, SolverStarted
+
+if TYPE_CHECKING:
+    from hrm.weights import LoadedModel
 
 # attempt index -> the frames of that attempt, one per segment (attempt 0 is the plain run)
 FrameSource = Callable[[int], Iterator[Frame]]
@@ -35,7 +38,7 @@ class Session:
     label: str = ""                   # shown in the header, e.g. "easy.txt:1 · sudoku.safetensors"
 
 
-def model_source(loaded: Any, task: Any, puzzle: Puzzle, max_segments: int | None) -> FrameSource:
+def model_source(loaded: LoadedModel, task: Task, puzzle: Puzzle, max_segments: int | None) -> FrameSource:
     """Frames from a loaded model: attempt 0 is the plain run, attempt k > 0 adds noise with seed k."""
 
     def run(attempt: int) -> Iterator[Frame]:
