@@ -37,7 +37,7 @@ INK_MARGINS = (20.0, 12.0, 6.0)
 # grid lines without the text and other puzzles that touch the grid.
 LINE_RUN_FRACTION = 45
 QUICK_WARP_CELL = 24     # cell side of the coarse warp that ranks candidates
-QUICK_MIN_SCORE = 0.5    # coarse lattice score a candidate needs for a full fit
+QUICK_MIN_SCORE = 0.75   # coarse lattice score a candidate needs for a full fit
 MAX_FULL_FITS = 3        # candidates fitted in full, best coarse scores first
 REFIT_KEEP = 0.9         # a refit to the located outer lines is kept at this share of the first score
 
@@ -402,13 +402,14 @@ def _outer_crossings(v_lines: np.ndarray, h_lines: np.ndarray, margin: int, cell
     return np.array(corners)
 
 
-def quick_score(gray: Image.Image, corners: np.ndarray) -> float:
-    """`fit_grid`'s lattice score on a coarser warp: cheap enough to rank every candidate."""
-    return _lattice(gray, np.asarray(corners, float), QUICK_WARP_CELL, 1.0)[0]
+def quick_score(gray: Image.Image, corners: np.ndarray, light_lines: bool = False) -> float:
+    """`fit_grid`'s lattice score on a coarser warp, dark lines only (or light ones only): cheap
+    enough to rank every candidate."""
+    return _lattice(gray, np.asarray(corners, float), QUICK_WARP_CELL, 1.0, (light_lines,))[0]
 
 
-def _lattice(gray: Image.Image, corners: np.ndarray, cell: int,
-             min_score: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+def _lattice(gray: Image.Image, corners: np.ndarray, cell: int, min_score: float,
+             light_lines: tuple[bool, ...] = (False, True)) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Score, ink image and line positions of the warped quadrilateral, in its clearer polarity.
 
     Dark lines on light paper are tried first, then the inverse (dark-mode screenshots).
@@ -417,8 +418,8 @@ def _lattice(gray: Image.Image, corners: np.ndarray, cell: int,
     source, scaled = _shrink_for_warp(gray, corners, side)
     warped = np.asarray(warp_quad(source, scaled, side, margin), np.float32)
     best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
-    for polarity in (warped, 255.0 - warped):
-        ink = flatten_lighting(polarity, cell)
+    for light in light_lines:
+        ink = flatten_lighting(255.0 - warped if light else warped, cell)
         h_lines, h_contrast = locate_lines(band_profiles(ink, margin, cell, axis=0), margin, cell)
         v_lines, v_contrast = locate_lines(band_profiles(ink, margin, cell, axis=1), margin, cell)
         score = min(lattice_score(h_contrast), lattice_score(v_contrast))
@@ -443,9 +444,9 @@ def _shrink_for_warp(gray: Image.Image, corners: np.ndarray, side: int) -> tuple
 def find_grid(img: Image.Image) -> GridFit:
     """The best-verified Sudoku grid in an image, or ImageReadError."""
     gray = to_gray(img)
-    fits = _fits(gray, candidate_quads(gray))
+    fits = _fits(gray, candidate_quads(gray), light_lines=False)
     if not fits:                                            # dark-mode grids: light lines on dark
-        fits = _fits(gray, candidate_quads(ImageOps.invert(gray)))
+        fits = _fits(gray, candidate_quads(ImageOps.invert(gray)), light_lines=True)
     if not fits:
         raise ImageReadError("no Sudoku grid found: no 9x9 pattern of lines in the image",
                              hint="photograph the whole grid, its border visible, filling most of the frame")
@@ -461,13 +462,13 @@ def refit(gray: Image.Image, fit: GridFit) -> GridFit:
     return again if again is not None and again.line_score >= REFIT_KEEP * fit.line_score else fit
 
 
-def _fits(gray: Image.Image, quads: list[np.ndarray]) -> list[GridFit]:
+def _fits(gray: Image.Image, quads: list[np.ndarray], light_lines: bool) -> list[GridFit]:
     """Full fits of the few distinct candidates whose coarse lattice looks most like a grid."""
     distinct: list[np.ndarray] = []
     for quad in quads:
         if not any(_same_quad(quad, other) for other in distinct):
             distinct.append(quad)
-    scored = sorted(((quick_score(gray, q), i) for i, q in enumerate(distinct)), reverse=True)
+    scored = sorted(((quick_score(gray, q, light_lines), i) for i, q in enumerate(distinct)), reverse=True)
     floor = max(QUICK_MIN_SCORE, 0.6 * scored[0][0]) if scored else QUICK_MIN_SCORE
     chosen = [distinct[i] for score, i in scored[:MAX_FULL_FITS] if score >= floor]
     return [fit for quad in chosen if (fit := fit_grid(gray, quad)) is not None]
