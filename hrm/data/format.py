@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -366,7 +367,8 @@ class DatasetWriter:
     def write_identifiers(self, names: list[str]) -> None:
         (self.tmp / "identifiers.json").write_text(json.dumps(names))
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is not None:
             for writer in self.splits.values():
                 writer.abort()

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -50,6 +50,9 @@ from hrm.train.state import (
     save_resume,
     set_rng_state,
 )
+
+if TYPE_CHECKING:
+    from hrm.data.build import ProgressFn
 
 LOSS_KEYS = ("lm_loss", "q_halt_loss", "q_continue_loss")
 COUNT_KEYS = ("accuracy", "exact_accuracy", "q_halt_accuracy", "steps")
@@ -119,7 +122,7 @@ def ema_weights(model: HRM, ema: EMA | None) -> Iterator[None]:
 
 
 def resolve_dataset(config: TrainConfig, data_dir: str | Path | None, env: D.DistEnv,
-                    progress: Any = None) -> Path:
+                    progress: ProgressFn | None = None) -> Path:
     """The built dataset folder: --data DIR when it holds one, else the named dataset, built if missing."""
     candidates = [Path(p) for p in (data_dir, config.data) if p]
     for path in candidates:
@@ -165,7 +168,7 @@ def load_run_config(run_dir: Path) -> TrainConfig:
 def train(config: TrainConfig, run_dir: str | Path, *, device: str = "auto",
           data_dir: str | Path | None = None, resume: bool = False, until: int | None = None,
           reporter: Reporter | None = None,
-          data_progress: Any = None) -> TrainResult:
+          data_progress: ProgressFn | None = None) -> TrainResult:
     """Train `config` into `run_dir` (every rank calls this; only rank 0 writes)."""
     env = D.init(device)
     try:
@@ -184,7 +187,7 @@ class _Trainer:
         self.history: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------------------------------------
-    def setup(self, data_dir: str | Path | None, resume: bool, data_progress: Any) -> None:
+    def setup(self, data_dir: str | Path | None, resume: bool, data_progress: ProgressFn | None) -> None:
         c, env = self.config, self.env
         if env.is_main and not resume and (self.run_dir / "resume.pt").exists():
             raise HRMError(f"{self.run_dir} already holds a run",
@@ -288,7 +291,7 @@ class _Trainer:
 
     # ----------------------------------------------------------------------------------------------
     def run(self, data_dir: str | Path | None, resume: bool, until: int | None,
-            data_progress: Any) -> TrainResult:
+            data_progress: ProgressFn | None) -> TrainResult:
         self.setup(data_dir, resume, data_progress)
         self.session_start = time.perf_counter()
         c, env = self.config, self.env
