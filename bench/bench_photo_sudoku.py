@@ -9,7 +9,8 @@ colour cast, low resolution, and JPEG or WebP compression.
 
 Every image is written to a file and read back with hrm.imaging.read_image(path, task="sudoku"),
 so decoding is timed too. Figures are given for the full reader and for the digit model alone
-(its first choice per cell, before the reader repairs rule clashes and unsolvable readings).
+(its first choice per cell, faint marks read as empty, before the reader repairs rule clashes and
+unsolvable readings).
 Prints the figures and writes bench/results/photo_sudoku.json.
 
 With --real FOLDER (../shared/data/sudoku_photos: real phone photos of newspaper Sudoku and their
