@@ -2,11 +2,14 @@
 
 Pipeline (Pillow + numpy only, no OpenCV):
 1. grayscale, shrink to at most DETECT_SIDE pixels, invert dark-mode screenshots;
-2. adaptive threshold: a pixel is ink when darker than its neighbourhood mean by a margin;
+2. adaptive thresholds: a pixel is ink when darker than its neighbourhood mean by a margin (three
+   margins, plus the lenient mask's long line runs alone);
 3. connected components of ink (vectorised run-length union-find);
 4. for the largest components: convex hull, the largest inscribed quadrilateral = the grid corners;
-5. warp that quadrilateral to a square, flatten lighting, and check that 10 + 10 grid lines are there;
-6. locate every grid line inside every band (tolerates slightly curved paper) and cut the 81 cells.
+5. rank the candidates by their 10x10 lattice on a coarse warp; for the best few, warp to a square,
+   flatten lighting, and check that 10 + 10 grid lines are there; keep the largest clear grid;
+6. locate every grid line inside every band (tolerates slightly curved paper), fit again to where the
+   outer lines were found, and cut the 81 cells.
 
 Cells come out as float32 "ink" images CELL x CELL in [0, 1] (0 = paper, 1 = darkest ink), the
 exact input of the digit CNN in hrm.imaging.digits, whose training data goes through `cut_cells` too.
