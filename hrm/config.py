@@ -30,7 +30,8 @@ CONFIG_RANGES: dict[str, tuple[float, float]] = {
     "vocab_size": (2, 1024), "seq_len": (1, 4096), "num_puzzle_identifiers": (1, 4_000_000),
     "puzzle_emb_ndim": (0, 8192), "puzzle_emb_len": (0, 256), "hidden_size": (1, 8192), "num_heads": (1, 256),
     "expansion": (0.01, 64.0), "H_layers": (0, 32), "L_layers": (1, 32), "H_cycles": (1, 32), "L_cycles": (1, 32),
-    "halt_max_steps": (1, 256), "halt_exploration_prob": (0.0, 1.0), "rms_norm_eps": (0.0, 1.0),
+    "halt_max_steps": (1, 256), "halt_min_steps": (1, 256), "halt_exploration_prob": (0.0, 1.0),
+    "rms_norm_eps": (0.0, 1.0),
     "rope_theta": (1.0, 1e9),
 }
 
@@ -52,6 +53,7 @@ class ModelConfig:
     H_cycles: int = 2                   # HRM: N high-level cycles; TRM: T recursions
     L_cycles: int = 2                   # HRM: T low-level steps per cycle; TRM: n latent updates
     halt_max_steps: int = 16            # deep-supervision segments (Mmax)
+    halt_min_steps: int = 1             # inference: adaptive solving never stops before this segment
     halt_exploration_prob: float = 0.1
     pos_encodings: str = "rope"         # rope | learned | none
     mixer: str = "attention"            # attention | mlp (TRM's MLP token mixer over the sequence axis)

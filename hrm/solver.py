@@ -110,11 +110,13 @@ def iter_steps(model: SegmentModel, inputs: np.ndarray, puzzle_identifiers: np.n
 
     model: hrm.model.HRM (torch, any device) or hrm.numpy_engine.NumpyHRM (CPU, no torch import).
     adaptive: a sample stops costing compute once the model's halt rule fires (HRM: q_halt >
-    q_continue; TRM: q_halt > 0); fixed: every sample runs max_segments (the papers' evaluation).
+    q_continue; TRM: q_halt > 0), but not before the config's halt_min_steps; fixed: every sample
+    runs max_segments (the papers' evaluation).
     noise: standard deviation of Gaussian noise added to the low-level state before each segment
     (test-time trajectory sampling); seed fixes it (each engine draws its own stream).
     """
     max_segments = max_segments or model.config.halt_max_steps
+    min_segments = model.config.halt_min_steps    # a halt the model calls earlier is not taken
     inputs = np.asarray(inputs)
     batch_size = inputs.shape[0]
     if puzzle_identifiers is None:
@@ -137,7 +139,7 @@ def iter_steps(model: SegmentModel, inputs: np.ndarray, puzzle_identifiers: np.n
         if q_continue is not None:
             q_continue[rows] = _sigmoid(out.q_logits[:, 1])
         wants[rows] = out.wants_halt
-        halted[rows] |= out.wants_halt | (segment >= max_segments)
+        halted[rows] |= (out.wants_halt & (segment >= min_segments)) | (segment >= max_segments)
         residuals = None
         if out.residuals is not None:
             residuals = np.full((batch_size, out.residuals.shape[1]), np.nan, dtype=np.float32)

@@ -71,6 +71,13 @@ def test_an_existing_folder_as_out_receives_the_file_under_its_default_name(caps
     assert result.code == 0 and written.is_file() and read_metadata(written)["dtype"] == "bfloat16"
 
 
+def test_the_bundle_stores_the_segment_limits_solve_runs_with(capsys, monkeypatch, tmp_path, weights):
+    out = tmp_path / "m.safetensors"
+    result = run_cli(capsys, monkeypatch, "export", str(weights), "-o", str(out), "-m", "12", "--min-segments", "3")
+    config = json.loads(read_metadata(out)["hrm_config"])
+    assert result.code == 0 and (config["halt_max_steps"], config["halt_min_steps"]) == (12, 3)
+
+
 def test_html_replay_embeds_every_segment(capsys, monkeypatch, tmp_path, weights):
     puzzle = tmp_path / "p.txt"
     puzzle.write_text(EASY)

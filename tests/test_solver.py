@@ -231,3 +231,15 @@ def test_frames_carry_the_halt_rule_and_where_adaptive_halting_stops(preset):
     _set_halt_bias(model, -5.0, 5.0)
     shown = list(frames(_loaded(model), task, puzzle))
     assert [f.halted_at for f in shown] == [None, None, None, 4] and not any(f.wants_halt for f in shown)
+
+
+@pytest.mark.parametrize("preset", ["hrm-sudoku-tiny", "trm-sudoku-tiny"])
+def test_adaptive_solving_never_stops_before_the_configs_minimum_segments(preset: str) -> None:
+    """A model that wants to halt at once runs halt_min_steps segments, then stops; --fixed runs all."""
+    inputs = np.ones((2, 81), dtype=np.int64)
+    for minimum, expected in ((1, 1), (3, 3), (9, 6)):             # capped by max_segments
+        model = _model(preset, halt_min_steps=minimum, halt_max_steps=6)
+        _set_halt_bias(model, 10.0, -10.0)
+        steps = list(iter_steps(model, inputs, max_segments=6))
+        assert len(steps) == expected and steps[-1].halted.all() and steps[0].wants_halt.all()
+        assert len(list(iter_steps(model, inputs, max_segments=6, adaptive=False))) == 6

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from hrm.checkpoint import atomic_write, save_model
+from hrm.config import ModelConfig
 from hrm.data.format import PuzzleDataset, built_splits
 from hrm.data.sampler import TrainSampler
 from hrm.errors import DataError, HRMError
@@ -262,7 +263,8 @@ class _Trainer:
 
     def _load_resume(self) -> None:
         state = load_resume(self.run_dir / "resume.pt")
-        if state["model_config"] != self.model_config.to_json():
+        # compared as configs, not as text: a field added since (at its default) is the same model
+        if ModelConfig.from_json(state["model_config"]) != self.model_config:
             raise HRMError("the model config differs from the one the run was started with",
                            hint="drop the model.* overrides, or start a new run")
         if state["dataset_hash"] != self.train_set.content_hash:

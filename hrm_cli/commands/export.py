@@ -27,6 +27,9 @@ def export(
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
                                      help="gif/html: segments to record; safetensors: the Mmax stored in the "
                                           "config, which hrm solve runs by default."),
+    min_segments: int = typer.Option(None, "--min-segments", min=1,
+                                     help="safetensors: segments hrm solve runs before the model's halt "
+                                          "rule may stop it (stored in the config)."),
     check: bool = typer.Option(True, "--check/--no-check", help="onnx: compare with PyTorch in onnxruntime."),
     card: Path = typer.Option(None, "--card", help="safetensors: a JSON file merged into the model card."),
 ) -> None:
@@ -49,10 +52,11 @@ def export(
         if dtype not in ("bf16", "fp32"):
             raise HRMError(f"unknown --dtype '{dtype}'", hint="choose bf16 or fp32")
         metadata = dict(loaded.metadata)
-        if max_segments is not None:                 # inference may think longer than training did
+        if max_segments is not None or min_segments is not None:   # inference may think longer
             import dataclasses
 
-            model.config = dataclasses.replace(model.config, halt_max_steps=max_segments)
+            model.config = dataclasses.replace(model.config, halt_max_steps=max_segments or model.config.halt_max_steps,
+                                               halt_min_steps=min_segments or model.config.halt_min_steps)
         if card is not None:
             metadata["card"] = json.dumps({**loaded.card, **_read_card(card)})
         export_safetensors(model, metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
