@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=None, help="default: the shipped Sudoku weights")
     parser.add_argument("--sets", default=",".join(GRADE_SETS), help="comma-separated dataset names or folders")
-    parser.add_argument("--attempts", default="1,4", help="comma-separated K values, e.g. 1,8")
+    parser.add_argument("--attempts", default="1,32", help="comma-separated K values (32: hrm solve's Sudoku default)")
     parser.add_argument("--max-segments", type=int, default=None, help="default: the model's Mmax")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=256)

@@ -92,7 +92,7 @@ def test_shipped_weights_give_the_same_trajectory_on_both_engines(examples_dir: 
     for a, b in zip(runs["torch"], runs["numpy"], strict=True):
         np.testing.assert_array_equal(a.tokens, b.tokens)
         np.testing.assert_array_equal(a.halted, b.halted)
-        np.testing.assert_allclose(a.q_halt, b.q_halt, atol=1e-5)
+        np.testing.assert_allclose(a.q_halt, b.q_halt, atol=5e-5)   # fp32 sums in another order, 3+ segments
         np.testing.assert_allclose(a.l_residuals, b.l_residuals, rtol=1e-3)
 
 

@@ -26,11 +26,15 @@ def shipped():
 
 
 def test_the_default_is_the_shipped_recipe(shipped) -> None:
-    """`hrm train --task sudoku --preset shipped` is the configuration the default weights were trained with."""
+    """`hrm train --task sudoku --preset shipped` is the configuration the default weights were trained
+    with, then cooled down by resuming a copy with a decay window (README, docs/sudoku-training.md)."""
     stored = TrainConfig.from_dict(shipped.card["train_config"]).to_dict()   # fields added later: defaults
     preset = get_train_preset("sudoku", "shipped").to_dict()
     differ = {key for key in preset if stored[key] != preset[key]}
-    assert differ <= {"data", "preset"}, differ
+    assert differ <= {"data", "preset", "total_steps", "lr_decay_steps", "lr_min_ratio"}, differ
+    cooldown = (stored["total_steps"], stored["lr_decay_steps"], stored["lr_min_ratio"])
+    assert cooldown == (17_530, 3_000, 0.02) and int(shipped.metadata["train_step"]) == 17_530
+    assert (shipped.config.halt_min_steps, shipped.config.halt_max_steps) == (3, 16)
     assert Path(stored["data"]).name == preset["data"]
     assert shipped.config.arch == "trm" and shipped.model.num_parameters() == 113_601
 
