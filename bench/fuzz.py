@@ -15,16 +15,11 @@ tests/test_fuzz.py runs a few hundred cases of each kind through the same harnes
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")   # forked children must not inherit busy OpenMP pools
-os.environ.setdefault("NO_COLOR", "1")
-os.environ.setdefault("COLUMNS", "120")
-
 import argparse
 import contextlib
 import io
 import json
+import os
 import pkgutil
 import random
 import resource
@@ -85,6 +80,7 @@ def _child(argv: list[str], seconds: float, memory: int, report: Path) -> None:
     """In the forked child: limits, then the CLI; writes its peak memory growth (KiB) to `report`.
     Never returns."""
     code, resident = 99, _status_kb("VmRSS")
+    os.environ.update(NO_COLOR="1", COLUMNS="120")   # the child's own environment: plain, fixed-width text
     try:
         resource.setrlimit(resource.RLIMIT_AS, (_virtual_bytes() + memory, resource.RLIM_INFINITY))
         signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -441,6 +437,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "fuzz.json"))
     parser.add_argument("--keep", default=None, help="folder to keep the files of failing cases in")
     args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")   # before torch loads: forks must not inherit busy OpenMP pools
     kinds = [k for k in args.kinds.split(",") if k]
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
