@@ -7,7 +7,7 @@ Colours and layout are chosen so that `hrm.imaging.read_image` reads a clean ren
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,7 +115,7 @@ def _pad_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return out
 
 
-def _write(path: str | Path, save) -> None:
+def _write(path: str | Path, save: Callable[[Path], object]) -> None:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise HRMError(f"cannot write {path}: folder {path.parent} does not exist")

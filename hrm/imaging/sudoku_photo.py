@@ -17,6 +17,7 @@ exact input of the digit CNN in hrm.imaging.digits, whose training data goes thr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -311,7 +312,7 @@ def flatten_lighting(warped: np.ndarray, cell: int) -> np.ndarray:
     return np.clip(ink / max(strong, 0.2), 0.0, 1.0).astype(np.float32)
 
 
-def _rank(arr: np.ndarray, size: int, reduce) -> np.ndarray:
+def _rank(arr: np.ndarray, size: int, reduce: Callable[..., np.ndarray]) -> np.ndarray:
     """Max or min over a size x size window, edges replicated (same as Pillow's MaxFilter, faster)."""
     half = size // 2
     windows = sliding_window_view(np.pad(arr, half, mode="edge"), (size, size))
