@@ -23,6 +23,7 @@ import os
 import pkgutil
 import random
 import resource
+import shutil
 import signal
 import struct
 import sys
@@ -405,7 +406,7 @@ def fuzz(n: int, kinds: list[str], seed: int, *, seconds: float, memory: int,
                 if keep is not None:   # the file itself, to replay: hrm --debug ARGV with FILE = it
                     keep.mkdir(parents=True, exist_ok=True)
                     (keep / f"{i}-{case.name}").write_bytes(case.content)
-            _remove_tree(workdir)
+            shutil.rmtree(workdir, ignore_errors=True)
             if progress:
                 progress(i + 1)
     return {"per_kind": report, "failures": failures}
@@ -418,12 +419,6 @@ def _tally(row: dict, outcome: Outcome) -> None:
     row["codes"][key] = row["codes"].get(key, 0) + 1
     row["max_seconds"] = round(max(row["max_seconds"], outcome.seconds), 3)
     row["max_memory_mb"] = round(max(row["max_memory_mb"], outcome.memory_mb), 1)
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def main() -> None:

@@ -84,13 +84,6 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[HR
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path}: could not read tensors ({exc})", hint="the file may be truncated") from None
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    mismatched = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
-    if missing or unexpected or mismatched:
-        detail = (missing and f"missing {missing[:3]}") or (unexpected and f"unexpected {unexpected[:3]}") \
-            or f"shape mismatch in {mismatched[:3]}"
-        raise WeightsError(f"{path}: tensors do not match the stored config ({detail})")
+    expected = model.state_dict()     # names and shapes already match: check_shapes above
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return model.to(device).eval(), metadata

@@ -25,6 +25,16 @@ TINY = ["model.hidden_size=32", "model.num_heads=2", "model.puzzle_emb_ndim=32",
         "global_batch_size=8", "eval_batch_size=16", "lr_warmup_steps=2"]
 
 
+TRAIN_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HRM_NO_PROGRESS": "1", "NO_COLOR": "1"}
+
+
+def train_command(dataset: Path, run: Path, eval_every: int) -> list[str]:
+    """`hrm train` of the tiny model as a separate process, stepping until it is stopped."""
+    return [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--data", str(dataset),
+            "--out", str(run), "--device", "cpu", "--no-plot", *TINY, "total_steps=100000",
+            f"eval_every={eval_every}", "log_every=1"]
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_copy_dataset(tmp_path_factory.mktemp("data") / "copy")
@@ -44,10 +54,8 @@ def trained(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_ctrl_c_saves_a_loadable_checkpoint_and_exits_130(dataset: Path, tmp_path: Path, stop: int) -> None:
     """Ctrl-C, a kill and a closed terminal all stop at the end of a step and save."""
     run = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HRM_NO_PROGRESS": "1", "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--data",
-               str(dataset), "--out", str(run), "--device", "cpu", "--no-plot", *TINY, "total_steps=100000",
-               "eval_every=100000", "log_every=1"]
+    env = TRAIN_ENV
+    command = train_command(dataset, run, eval_every=100000)
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -78,10 +86,8 @@ def test_a_signal_to_a_tee_pipeline_saves_and_the_run_resumes(dataset: Path, tmp
     tee dies first, the run's next lines meet a closed pipe, and it must still save, and say so in
     events.log."""
     run, log = tmp_path / "run", tmp_path / "log"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "NO_COLOR": "1", "HRM_NO_PROGRESS": "1"}
-    command = [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--data",
-               str(dataset), "--out", str(run), "--device", "cpu", "--no-plot", *TINY, "total_steps=100000",
-               "eval_every=100000", "log_every=1"]
+    env = TRAIN_ENV
+    command = train_command(dataset, run, eval_every=100000)
     pipeline = subprocess.Popen(["bash", "-c", f"{shlex.join(command)} 2>&1 | tee {shlex.quote(str(log))}"],
                                 cwd=REPO, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
     try:
@@ -197,10 +203,8 @@ def test_one_run_per_folder_and_leftovers_of_kills_are_cleared(dataset: Path, tm
     """A second run (or resume) into a folder a live run holds stops at once, naming its PID; after the
     holder stops, resume works, clearing temp files of killed writes and a torn last metrics line."""
     run = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HRM_NO_PROGRESS": "1", "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "hrm_cli", "train", "--task", "sudoku", "--preset", "cpu", "--data",
-               str(dataset), "--out", str(run), "--device", "cpu", "--no-plot", *TINY, "total_steps=100000",
-               "eval_every=3", "log_every=1"]
+    env = TRAIN_ENV
+    command = train_command(dataset, run, eval_every=3)
     holder = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
