@@ -48,3 +48,12 @@ def maze_task():
 @pytest.fixture(scope="session")
 def arc_task():
     return get_task("arc")
+
+
+@pytest.fixture
+def loopback_hub():
+    """A miniature HuggingFace hub and GitHub on 127.0.0.1 (tests/loopback_hub.py), closed afterwards."""
+    from tests.loopback_hub import LoopbackHub
+
+    with LoopbackHub() as hub:
+        yield hub
