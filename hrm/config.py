@@ -14,8 +14,13 @@ from typing import Any
 
 from hrm.errors import HRMError
 
-# (vocab_size, seq_len) per task, from the reference token layouts (the reference dataset builders).
-TASK_SHAPES: dict[str, tuple[int, int]] = {"sudoku": (11, 81), "maze": (6, 900), "arc": (12, 900)}
+
+def task_shape(task: str) -> tuple[int, int]:
+    """(vocab_size, seq_len) of a task's tokens, as the task defines them."""
+    from hrm.tasks import get_task
+
+    spec = get_task(task)
+    return spec.vocab_size, spec.seq_len
 
 
 def swiglu_width(hidden: int, expansion: float) -> int:
@@ -136,7 +141,7 @@ class ModelConfig:
 
 
 def _for_task(config: ModelConfig, task: str) -> ModelConfig:
-    vocab_size, seq_len = TASK_SHAPES[task]
+    vocab_size, seq_len = task_shape(task)
     return replace(config, task=task, vocab_size=vocab_size, seq_len=seq_len)
 
 
@@ -147,8 +152,10 @@ _TINY = dict(hidden_size=64, num_heads=4, expansion=2.0, puzzle_emb_ndim=64)
 
 
 def _build_presets() -> dict[str, ModelConfig]:
+    from hrm.tasks import BUILTIN_TASKS
+
     presets: dict[str, ModelConfig] = {}
-    for task in TASK_SHAPES:
+    for task in BUILTIN_TASKS:
         presets[f"hrm-{task}"] = _for_task(_HRM, task)
         presets[f"trm-{task}"] = _for_task(_TRM_ATT, task)
     # TRM's Sudoku recipe: MLP token mixer, no positions, n=6, T=3 (TRM's README).

@@ -82,8 +82,8 @@ class Solution:
     seconds: float
     attempts: list[Attempt] = field(default_factory=list)
     winner: int = 0                   # index into attempts
-    candidates: list[np.ndarray] = field(default_factory=list)  # ARC: ranked distinct answers (pass@K)
-    submission: int | None = None     # ARC: which of the two submitted candidates `answer` is
+    candidates: list[np.ndarray] = field(default_factory=list)  # ranked distinct answers (ARC's pass@K)
+    submission: int | None = None     # which submitted candidate `answer` is (a task submitting several: ARC)
     rejected: bool = False            # the givens break a rule: `answer` is the puzzle itself
 
     @property
@@ -244,7 +244,7 @@ def frames(loaded: LoadedModel, task: Task, puzzle: Puzzle, *, max_segments: int
     model = loaded.model
     task = task.for_model(model.config)
     inputs = task.encode(puzzle)[None]
-    ids = np.array([puzzle_identifier(loaded, puzzle)], dtype=np.int32)
+    ids = np.array([puzzle_identifier(loaded, task, puzzle)], dtype=np.int32)
     max_segments = max_segments or model.config.halt_max_steps
     previous: np.ndarray | None = None
     halted_at: int | None = None
@@ -265,12 +265,13 @@ def frames(loaded: LoadedModel, task: Task, puzzle: Puzzle, *, max_segments: int
                     wants_halt=None if step.wants_halt is None else bool(step.wants_halt[0]), halted_at=halted_at)
 
 
-def puzzle_identifier(loaded: LoadedModel, puzzle: Puzzle, variant: str | None = None) -> int:
-    """The puzzle-embedding row for this puzzle (ARC: the trained variant's id, else 0 = blank)."""
+def puzzle_identifier(loaded: LoadedModel, task: Task, puzzle: Puzzle, transform: object | None = None) -> int:
+    """The puzzle-embedding row for this view of the puzzle (the task names it: an ARC variant the
+    model happens to know), else 0 = the blank row."""
     if not loaded.identifiers:
         return 0
-    name = variant or puzzle.extra.get("task_id", "")
-    return int(loaded.identifiers.get(name, 0))
+    name = task.view_name(puzzle, transform)
+    return 0 if name is None else int(loaded.identifiers.get(name, 0))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,33 +290,19 @@ class _View:
 
 def _attempt_view(loaded: LoadedModel, task: Task, puzzle: Puzzle, index: int, attempt: int) -> _View:
     """Attempt 0 is the puzzle itself; attempt k > 0 a symmetry view (Sudoku: digit relabelling +
-    band/stack permutations + transpose; Maze: dihedral; ARC: dihedral + colours). ARC takes the
-    variants the model was trained on, in order, as the reference evaluates them: each has its own
-    puzzle-table row. Otherwise view k is random, seeded by k."""
+    band/stack permutations + transpose; Maze: dihedral; ARC: dihedral + colours). When the model's
+    puzzle table holds views of this puzzle (ARC's trained variants) they are taken in order, as the
+    reference evaluates them: each has its own row. Otherwise view k is random, seeded by k."""
     if attempt == 0:
-        return _View(index, 0, puzzle, None, "identity", puzzle_identifier(loaded, puzzle))
-    trained = _trained_arc_variants(loaded, task, puzzle)
+        return _View(index, 0, puzzle, None, "identity", puzzle_identifier(loaded, task, puzzle))
+    trained = task.trained_views(puzzle, loaded) if loaded.identifiers else []
     if trained:
-        from hrm.tasks.arc import parse_variant_name
-
-        name = trained[(attempt - 1) % len(trained)]
-        transform = parse_variant_name(name)[1]
+        name, transform = trained[(attempt - 1) % len(trained)]
         return _View(index, attempt, task.transform(transform, puzzle), transform, f"trained view {attempt}",
                      int(loaded.identifiers[name]))
     transform = task.random_transform(np.random.default_rng([attempt, index]))
-    view = task.transform(transform, puzzle)
-    variant = None
-    if task.name == "arc":  # a variant the model happens to know by name, else the blank row
-        from hrm.tasks.arc import variant_name
-
-        variant = variant_name(puzzle.extra.get("task_id", ""), transform)
-    return _View(index, attempt, view, transform, f"view {attempt}", puzzle_identifier(loaded, view, variant))
-
-
-def _trained_arc_variants(loaded: LoadedModel, task: Task, puzzle: Puzzle) -> list[str]:
-    if task.name != "arc":
-        return []
-    return loaded.trained_variants(puzzle.extra.get("task_id", ""))
+    return _View(index, attempt, task.transform(transform, puzzle), transform, f"view {attempt}",
+                 puzzle_identifier(loaded, task, puzzle, transform))
 
 
 def _run_views(loaded: LoadedModel, task: Task, views: list[_View], *, max_segments: int | None, adaptive: bool,
@@ -342,12 +329,6 @@ def _run_views(loaded: LoadedModel, task: Task, views: list[_View], *, max_segme
     return results
 
 
-def _with_givens(task: Task, puzzle: Puzzle, answer: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Tasks with givens (Sudoku) keep them in every answer and note where the model disagreed."""
-    keep = getattr(task, "keep_givens", None)
-    return keep(puzzle, answer) if keep is not None else (answer, [])
-
-
 def _rank_candidates(attempts: list[Attempt]) -> list[np.ndarray]:
     """Distinct answers ranked by votes, then mean q_halt (the reference's ARC voting)."""
     groups: dict[bytes, list[Attempt]] = {}
@@ -358,13 +339,10 @@ def _rank_candidates(attempts: list[Attempt]) -> list[np.ndarray]:
     return [g[0].answer for g in ranked]
 
 
-ARC_SUBMISSIONS = 2   # the ARC Prize rule: two answers per test input, solved when either is right
-
-
-def _arc_submission(task: Task, puzzle: Puzzle, candidates: list[np.ndarray]) -> tuple[np.ndarray, Verdict, int]:
-    """The two top-voted answers are submitted (chosen without the answer key); the one shown is the
-    first that matches the known output, else the top one."""
-    verdicts = [task.verify(puzzle, c) for c in candidates[:ARC_SUBMISSIONS]]
+def _submission(task: Task, puzzle: Puzzle, candidates: list[np.ndarray]) -> tuple[np.ndarray, Verdict, int]:
+    """The task's `submissions` top-voted answers are submitted (chosen without the answer key); the one
+    shown is the first that matches the known output, else the top one."""
+    verdicts = [task.verify(puzzle, c) for c in candidates[:task.submissions]]
     shown = next((k for k, v in enumerate(verdicts) if v.ok), 0)
     return candidates[shown], verdicts[shown], shown
 
@@ -372,13 +350,12 @@ def _arc_submission(task: Task, puzzle: Puzzle, candidates: list[np.ndarray]) ->
 def _choose(task: Task, attempts: list[Attempt]) -> int:
     """Verified answers first, then the most votes, then the highest q_halt.
 
-    ARC's "verifier" is the answer key, so it never chooses there: votes and q_halt only."""
+    A task whose check is an answer key (ARC) never lets it choose: votes and q_halt only."""
     votes: dict[bytes, int] = {}
     for a in attempts:
         key = np.asarray(a.answer).tobytes()
         votes[key] = votes.get(key, 0) + 1
-    use_verifier = task.name != "arc"
-    return max(range(len(attempts)), key=lambda i: (use_verifier and attempts[i].verdict.ok,
+    return max(range(len(attempts)), key=lambda i: (task.uses_verifier and attempts[i].verdict.ok,
                                                       votes[np.asarray(attempts[i].answer).tobytes()],
                                                       attempts[i].q_halt))
 
@@ -407,7 +384,9 @@ def solve(loaded: LoadedModel, task: Task, puzzles: list[Puzzle], *, max_segment
     """Solve puzzles in batches. Puzzles whose givens conflict are rejected without running the model.
 
     With attempts > 1, unverified puzzles get further views (attempt k: random symmetry view k mapped
-    back through the inverse transform); the verifier chooses first, then votes, then q_halt.
+    back through the inverse transform); the verifier chooses first, then votes, then q_halt. A task
+    with no verifier runs every view for every puzzle and they vote; it submits `task.submissions`
+    answers.
     `progress(done, total)` is called after each batch of first attempts, `on_wave(views, puzzles)`
     before each later wave of views (hrm.solver.attempt_waves).
     """
@@ -424,8 +403,9 @@ def solve(loaded: LoadedModel, task: Task, puzzles: list[Puzzle], *, max_segment
 
     tried: dict[int, list[Attempt]] = {i: [] for i in pending}
     seconds: dict[int, float] = dict.fromkeys(pending, 0.0)
-    for wave in attempt_waves(attempts, everyone=task.name == "arc"):
-        todo = [i for i in pending if wave[0] == 0 or task.name == "arc" or not any(a.verdict.ok for a in tried[i])]
+    everyone = not task.uses_verifier
+    for wave in attempt_waves(attempts, everyone=everyone):
+        todo = [i for i in pending if wave[0] == 0 or everyone or not any(a.verdict.ok for a in tried[i])]
         views = [_attempt_view(loaded, task, puzzles[i], i, attempt) for i in todo for attempt in wave]
         if on_wave is not None and wave[0] > 0 and views:
             on_wave(len(views), len(todo))
@@ -436,7 +416,7 @@ def solve(loaded: LoadedModel, task: Task, puzzles: list[Puzzle], *, max_segment
                                   noise=noise, batch_size=batch_size)
             elapsed = (time.perf_counter() - started) / max(1, len(chunk))
             for view, (answer, q, segs) in zip(chunk, outcomes, strict=True):
-                answer, notes = _with_givens(task, puzzles[view.puzzle_index], answer)
+                answer, notes = task.keep_givens(puzzles[view.puzzle_index], answer)
                 verdict = task.verify(puzzles[view.puzzle_index], answer)
                 verdict.notes = notes
                 tried[view.puzzle_index].append(Attempt(answer, verdict, segs, q, view.description))
@@ -449,8 +429,8 @@ def solve(loaded: LoadedModel, task: Task, puzzles: list[Puzzle], *, max_segment
         best = tried[i][winner]
         candidates = _rank_candidates(tried[i])
         answer, verdict, submission = best.answer, best.verdict, None
-        if task.name == "arc":
-            answer, verdict, submission = _arc_submission(task, puzzles[i], candidates)
+        if task.submissions > 1:
+            answer, verdict, submission = _submission(task, puzzles[i], candidates)
         solutions[i] = Solution(puzzles[i], answer, verdict, best.segments, best.q_halt, seconds[i],
                                 attempts=tried[i], winner=winner, candidates=candidates, submission=submission)
     return [s for s in solutions if s is not None]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hrm.errors import DataError, HRMError, PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.base import Puzzle, TaskDefaults, Verdict
 from hrm.tasks.grid import (
     apply_mapping,
     cell_list,
@@ -29,13 +29,20 @@ from hrm.tasks.grid import (
     is_value_permutation,
     random_value_permutation,
 )
+from hrm.tasks.look import PaletteLook
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from hrm.config import ModelConfig
+    from hrm.weights import LoadedModel
 
 CANVAS = 30
 PAD, EOS, COLOUR_OFFSET = 0, 1, 2
 COLOURS = 10
+PALETTE = ("#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00", "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF",
+           "#870C25")
+LIGHT_COLOURS = frozenset({3, 4, 5, 7, 8})   # take dark ink when a value is printed on its colour
 _VARIANT = re.compile(r"(?P<task>.+)_t(?P<tid>[0-7])_(?P<colours>[0-9]{10})")
 
 
@@ -237,10 +244,22 @@ def format_grid(grid: np.ndarray) -> str:
 # The task
 
 
-class ArcTask:
+class ArcTask(TaskDefaults):
     name = "arc"
     vocab_size = 12
     default_attempts = 16   # no verifier: every view runs and votes (the examples: 0.1-0.3 s for all 16)
+    look = PaletteLook(PALETTE, LIGHT_COLOURS)
+    detect_priority = 10    # a JSON object with "test" is nothing else
+    image_priority = 1
+    uses_verifier = False   # the only check is the answer key, which must not pick the answer
+    submissions = 2         # the ARC Prize rule: two answers per test input, solved when either is right
+    # Each task has its own puzzle-embedding rows: longer runs, a stronger embedding learning rate.
+    train_recipes = {
+        "paper": {"data": "arc1", "epochs": 100000, "eval_interval": 10000, "weight_decay": 0.1,
+                  "puzzle_emb_lr": 1e-2, "puzzle_emb_weight_decay": 0.1},
+        "trm": {"epochs": 100000, "eval_interval": 10000},
+        "cpu": {"data": "arc1", "puzzle_emb_lr": 1e-2},
+    }
 
     def __init__(self, side: int = CANVAS) -> None:
         self.side = side
@@ -282,6 +301,35 @@ class ArcTask:
     def check_givens(self, puzzle: Puzzle) -> list[str]:
         return []
 
+    def text_form(self, grid: np.ndarray, puzzle: Puzzle) -> list[list[int]]:
+        return np.asarray(grid).astype(int).tolist()
+
+    def rule_breaks(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
+        """ARC's one rule is the known output: the cells that differ from it (none when it is unknown
+        or of another size)."""
+        answer = np.asarray(answer)
+        if puzzle.solution is None or np.shape(puzzle.solution) != answer.shape:
+            return np.zeros(answer.shape, dtype=bool)
+        return answer != np.asarray(puzzle.solution)
+
+    def view_name(self, puzzle: Puzzle, transform: ArcTransform | None) -> str:
+        task_id = puzzle.extra.get("task_id", "")
+        return task_id if transform is None else variant_name(task_id, transform)
+
+    def trained_views(self, puzzle: Puzzle, loaded: LoadedModel) -> list[tuple[str, ArcTransform]]:
+        """The augmented variants the model was trained on, in table order, as the reference evaluates them."""
+        names = loaded.trained_variants(puzzle.extra.get("task_id", ""))
+        return [(name, parse_variant_name(name)[1]) for name in names]
+
+    def read_image(self, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
+        from hrm.imaging.grids import read_arc
+
+        return read_arc(image, name)
+
+    def convincing(self, puzzle: Puzzle) -> bool:
+        """One colour without demonstrations is what a photo of plain paper also gives."""
+        return bool(puzzle.extra.get("demos")) or len(np.unique(puzzle.grid)) > 1
+
     def verify(self, puzzle: Puzzle, answer: np.ndarray) -> Verdict:
         if puzzle.solution is None:
             return Verdict(ok=False, violations=["no known output to check against"], checkable=False)
@@ -290,7 +338,7 @@ class ArcTask:
             size = "x".join(map(str, answer.shape))
             return Verdict(False, [f"the answer is {size} but the expected output is "
                                    f"{expected.shape[0]}x{expected.shape[1]}"])
-        wrong = [(int(r), int(c)) for r, c in np.argwhere(answer != expected)]
+        wrong = [(int(r), int(c)) for r, c in np.argwhere(self.rule_breaks(puzzle, answer))]
         if wrong:
             return Verdict(False, [f"{len(wrong)} of {expected.size} cells differ from the expected output "
                                    f"({cell_list(wrong)})"])

@@ -1,21 +1,32 @@
 """The one Task interface every puzzle family implements (sudoku, maze, arc).
 
 A task turns a user's text into `Puzzle`s, encodes a puzzle into model tokens and decodes tokens
-back into an answer grid, verifies answers, and offers invertible augmentations.
-Adding a task = one new module implementing `Task` + one line in `hrm.tasks.REGISTRY`.
+back into an answer grid, verifies answers, and offers invertible augmentations. It also carries
+what the front ends would otherwise re-derive: how its grids look (hrm.tasks.look), which cells are
+given and which break a rule, the window of the canvas a puzzle occupies, whether a verifier can
+choose among answers, how many answers it submits, how images of it are read, and its training
+defaults. Adding a task = one module implementing `Task` (`TaskDefaults` supplies the usual
+answers) + one `hrm.tasks.register_task` call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from hrm.errors import HRMError
+from hrm.errors import HRMError, ImageReadError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from PIL import Image
+
     from hrm.config import ModelConfig
+    from hrm.tasks.look import Look
+    from hrm.weights import LoadedModel
 
 
 @dataclass
@@ -64,12 +75,22 @@ def listed_verdict(problems: list[str], limit: int = MAX_LISTED) -> Verdict:
     return Verdict(ok=not problems, violations=problems[:limit], more=max(0, len(problems) - limit))
 
 
+Window = tuple[slice, slice]
+FULL_WINDOW: Window = (slice(None), slice(None))
+
+
 @runtime_checkable
 class Task(Protocol):
     name: str          # registry key: "sudoku" | "maze" | "arc"
     vocab_size: int    # token vocabulary including PAD = 0
     seq_len: int       # tokens per example (81 or 900)
     default_attempts: int  # views `hrm solve` tries per puzzle unless told (see hrm.solver.attempt_waves)
+    look: Look         # how its grids are drawn (hrm.tasks.look)
+    detect_priority: int   # text detection asks lower numbers first (ARC JSON before mazes before Sudoku)
+    image_priority: int | None  # image detection order; None: this task reads no images
+    uses_verifier: bool    # False: its check is an answer key, which must not choose among answers (ARC)
+    submissions: int       # answers submitted per puzzle (ARC's two; solved when either is right)
+    train_recipes: Mapping[str, Mapping[str, Any]]  # recipe (paper, trm, cpu) -> TrainConfig fields for it
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         """Parse one or many puzzles; raise PuzzleParseError with line/column on bad input."""
@@ -118,6 +139,93 @@ class Task(Protocol):
     def for_model(self, config: ModelConfig) -> Task:
         """This task as a model with `config` reads it (ARC: the model's canvas)."""
         ...
+
+    def window(self, puzzle: Puzzle | None) -> Window:
+        """The part of a question-sized grid the puzzle occupies (a small maze on the 30x30 canvas)."""
+        ...
+
+    def given_mask(self, puzzle: Puzzle) -> np.ndarray:
+        """bool, the question's shape: cells fixed by the question that an answer must keep."""
+        ...
+
+    def rule_breaks(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
+        """bool, the answer's shape: cells that break a rule (the one check behind every red cell)."""
+        ...
+
+    def keep_givens(self, puzzle: Puzzle, answer: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """The answer with the givens the model overwrote put back, and a note for each."""
+        ...
+
+    def text_form(self, grid: np.ndarray, puzzle: Puzzle) -> str | list[list[int]]:
+        """A grid as --json prints it, in a form `parse` reads back."""
+        ...
+
+    def view_name(self, puzzle: Puzzle, transform: Any | None) -> str | None:
+        """The name a model's puzzle table may give this view (None: every puzzle shares one row)."""
+        ...
+
+    def trained_views(self, puzzle: Puzzle, loaded: LoadedModel) -> list[tuple[str, Any]]:
+        """(name, transform) of the views of `puzzle` the model has table rows for, in table order."""
+        ...
+
+    def read_image(self, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
+        """Read a picture as this task's puzzle; raise ImageReadError when it is not one."""
+        ...
+
+    def convincing(self, puzzle: Puzzle) -> bool:
+        """Whether an image reading settles detection at once (else later tasks are tried too)."""
+        ...
+
+
+class TaskDefaults:
+    """The usual answers to the Task protocol's questions for a fixed-size task with no givens, no
+    image reader and one answer chosen by its verifier; tasks override what differs."""
+
+    detect_priority = 50
+    image_priority: int | None = None
+    uses_verifier = True
+    submissions = 1
+    train_recipes: Mapping[str, Mapping[str, Any]] = {}
+
+    def window(self, puzzle: Puzzle | None) -> Window:
+        return FULL_WINDOW
+
+    def given_mask(self, puzzle: Puzzle) -> np.ndarray:
+        return np.zeros(np.shape(puzzle.grid), dtype=bool)
+
+    def rule_breaks(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
+        return np.zeros(np.shape(answer), dtype=bool)
+
+    def keep_givens(self, puzzle: Puzzle, answer: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        return answer, []
+
+    def text_form(self, grid: np.ndarray, puzzle: Puzzle) -> str | list[list[int]]:
+        return self.format(grid, puzzle)
+
+    def format(self, grid: np.ndarray, puzzle: Puzzle | None = None) -> str:
+        raise NotImplementedError
+
+    def view_name(self, puzzle: Puzzle, transform: Any | None) -> str | None:
+        return None
+
+    def trained_views(self, puzzle: Puzzle, loaded: LoadedModel) -> list[tuple[str, Any]]:
+        return []
+
+    def read_image(self, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
+        raise ImageReadError(f"{name or 'image'}: pictures of {getattr(self, 'name', 'this task')} puzzles "
+                             "cannot be read", hint="give the puzzle as text")
+
+    def convincing(self, puzzle: Puzzle) -> bool:
+        return True
+
+
+def cropped(task: Task, puzzle: Puzzle, grid: np.ndarray) -> np.ndarray:
+    """`grid` cut to the puzzle's window when it has the question's shape (an ARC answer of another
+    size is left whole)."""
+    grid = np.asarray(grid)
+    if grid.shape != np.shape(puzzle.grid):
+        return grid
+    return grid[task.window(puzzle)]
 
 
 def same_size_for_model(task: Task, config: ModelConfig) -> Task:

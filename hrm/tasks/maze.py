@@ -15,10 +15,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hrm.errors import HRMError, PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict, listed_verdict
+from hrm.tasks.base import Puzzle, TaskDefaults, Verdict, Window, listed_verdict
 from hrm.tasks.grid import cell_list, cell_name, dihedral, inverse_dihedral
+from hrm.tasks.look import CodeLook
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from PIL import Image
+
     from hrm.config import ModelConfig
 
 CANVAS = 30
@@ -154,11 +159,10 @@ def givens_problems(grid: np.ndarray, origin: tuple[int, int] = (0, 0)) -> list[
     return problems
 
 
-def _structure_problems(question: np.ndarray, answer: np.ndarray, origin: tuple[int, int]) -> list[str]:
-    """Cells the answer must not change: walls, S and G; and no unknown codes."""
-    problems = []
-    for rc in np.argwhere((answer < WALL) | (answer > PATH)):
-        problems.append(f"{_cell(rc, origin)} holds {answer[tuple(rc)]}, not a maze cell")
+def _structure_checks(question: np.ndarray, answer: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """(cells, message template) for each way an answer can change what the question fixes: walls, S
+    and G; the one maze rule check behind the verifier's messages and every red cell."""
+    known = (answer >= WALL) & (answer <= PATH)
     checks = [
         ((question == WALL) & (answer == PATH), "the path runs through the wall at {}"),
         ((question == WALL) & (answer != WALL) & (answer != PATH), "the wall at {} was removed"),
@@ -168,9 +172,25 @@ def _structure_problems(question: np.ndarray, answer: np.ndarray, origin: tuple[
         ((question == GOAL) & (answer != GOAL), "G at {} was overwritten"),
         ((question != GOAL) & (answer == GOAL), "an extra G at {}"),
     ]
-    for mask, template in checks:
-        problems += [template.format(_cell(rc, origin)) for rc in np.argwhere(mask & (answer >= WALL)
-                                                                                & (answer <= PATH))]
+    return [(mask & known, template) for mask, template in checks]
+
+
+def structure_breaks(question: np.ndarray, answer: np.ndarray) -> np.ndarray:
+    """bool: cells holding no maze code, or changing a wall, S or G of the question."""
+    question, answer = np.asarray(question), np.asarray(answer)
+    broken = (answer < WALL) | (answer > PATH)
+    for mask, _ in _structure_checks(question, answer):
+        broken |= mask
+    return broken
+
+
+def _structure_problems(question: np.ndarray, answer: np.ndarray, origin: tuple[int, int]) -> list[str]:
+    """Cells the answer must not change: walls, S and G; and no unknown codes."""
+    problems = []
+    for rc in np.argwhere((answer < WALL) | (answer > PATH)):
+        problems.append(f"{_cell(rc, origin)} holds {answer[tuple(rc)]}, not a maze cell")
+    for mask, template in _structure_checks(question, answer):
+        problems += [template.format(_cell(rc, origin)) for rc in np.argwhere(mask)]
     return problems
 
 
@@ -356,13 +376,17 @@ def _sniff_lines(text: str) -> list[str]:
 # The task
 
 
-class MazeTask:
+class MazeTask(TaskDefaults):
     """Puzzles live on the 30x30 canvas; a model trained on a smaller canvas (`MazeTask(side)`, from
     `for_model`) reads the maze's window placed at the top-left of its side x side canvas."""
 
     name = "maze"
     vocab_size = 6
     default_attempts = 4
+    look = CodeLook({WALL: "wall", OPEN: "open", START: "start", GOAL: "goal", PATH: "path"})
+    detect_priority = 20        # after ARC JSON, before Sudoku
+    image_priority = 2          # after Sudoku and ARC: a maze reading settles nothing the others could
+    train_recipes = {"paper": {"data": "maze-hard"}, "cpu": {"data": "maze-easy"}}
     # What a CPU run of this task reaches (README "Shipped weights"): said before such a run starts and
     # when no weights ship.
     cpu_training_note = ("on a CPU the maze presets only demonstrate the pipeline "
@@ -428,6 +452,24 @@ class MazeTask:
 
     def check_givens(self, puzzle: Puzzle) -> list[str]:
         return givens_problems(np.asarray(puzzle.grid), _window(puzzle)[0])
+
+    def window(self, puzzle: Puzzle | None) -> Window:
+        (r0, c0), (h, w) = _window(puzzle)
+        return slice(r0, r0 + h), slice(c0, c0 + w)
+
+    def given_mask(self, puzzle: Puzzle) -> np.ndarray:
+        return np.isin(np.asarray(puzzle.grid), (WALL, START, GOAL))
+
+    def rule_breaks(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
+        question, answer = np.asarray(puzzle.grid), np.asarray(answer)
+        if answer.shape != question.shape:
+            return np.zeros(answer.shape, dtype=bool)
+        return structure_breaks(question, answer)
+
+    def read_image(self, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
+        from hrm.imaging.grids import read_maze
+
+        return read_maze(image, name)
 
     def verify(self, puzzle: Puzzle, answer: np.ndarray) -> Verdict:
         return listed_verdict(path_violations(np.asarray(puzzle.grid), answer, _window(puzzle)[0]))

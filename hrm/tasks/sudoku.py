@@ -20,10 +20,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hrm.errors import PuzzleParseError
-from hrm.tasks.base import Puzzle, Verdict, listed_verdict, same_size_for_model
+from hrm.tasks.base import Puzzle, TaskDefaults, Verdict, listed_verdict, same_size_for_model
 from hrm.tasks.grid import apply_mapping, cell_list, cell_name, invert_permutation, random_value_permutation
+from hrm.tasks.look import DigitLook
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from PIL import Image
+
     from hrm.config import ModelConfig
 
 SIZE = 9
@@ -93,18 +98,32 @@ def _units() -> list[tuple[str, list[tuple[int, int]]]]:
 UNITS = _units()
 
 
-def duplicate_messages(grid: np.ndarray) -> list[str]:
-    """'row 3 has two 5s (r3c2, r3c7)' for every digit repeated in a row, column or box (0 ignored)."""
-    messages = []
+def duplicate_groups(grid: np.ndarray) -> list[tuple[str, int, list[tuple[int, int]]]]:
+    """(unit name, digit, its cells) for every digit repeated in a row, column or box (0 ignored): the
+    one Sudoku rule check, behind the verifier's messages and every red cell."""
+    grid = np.asarray(grid)
+    groups = []
     for unit_name, cells in UNITS:
         by_digit: dict[int, list[tuple[int, int]]] = {}
         for r, c in cells:
             if 1 <= grid[r, c] <= SIZE:
                 by_digit.setdefault(int(grid[r, c]), []).append((r, c))
-        for digit, where in sorted(by_digit.items()):
-            if len(where) > 1:
-                messages.append(f"{unit_name} has {_COUNT_WORDS[len(where)]} {digit}s ({cell_list(where)})")
-    return messages
+        groups += [(unit_name, digit, where) for digit, where in sorted(by_digit.items()) if len(where) > 1]
+    return groups
+
+
+def duplicate_messages(grid: np.ndarray) -> list[str]:
+    """'row 3 has two 5s (r3c2, r3c7)' for every digit repeated in a row, column or box (0 ignored)."""
+    return [f"{unit_name} has {_COUNT_WORDS[len(where)]} {digit}s ({cell_list(where)})"
+            for unit_name, digit, where in duplicate_groups(grid)]
+
+
+def conflict_mask(grid: np.ndarray) -> np.ndarray:
+    """bool 9x9: filled cells whose digit repeats in their row, column or box."""
+    mask = np.zeros((SIZE, SIZE), dtype=bool)
+    for _, _, where in duplicate_groups(grid):
+        mask[tuple(np.array(where).T)] = True
+    return mask
 
 
 def solution_violations(question: np.ndarray, answer: np.ndarray) -> list[str]:
@@ -358,13 +377,50 @@ def _no_solution_message(grid: np.ndarray) -> list[str]:
     return ["these givens have no solution: some digit is wrong (misread or mistyped?)"]
 
 
-class SudokuTask:
+class SudokuTask(TaskDefaults):
     name = "sudoku"
     vocab_size = 11
     seq_len = CELLS
     # Views only run while the verifier rejects every answer so far; 32 views took the shipped
     # weights from about 59% to 99% of G2/G3 puzzles (bench/bench_accuracy.py --attempts 1,4,16,32).
     default_attempts = 32
+    look = DigitLook(SIZE, (3, 3))
+    detect_priority = 30        # after ARC JSON and mazes: a maze of digits is no Sudoku
+    # Images: Sudoku is read first; a 9x9 lattice holding the givens of a real puzzle settles it (and
+    # photos, the slow case for the other readers, are mostly Sudoku).
+    image_priority = 0
+    train_recipes = {
+        "paper": {"data": "sudoku-hard-1k"},
+        # TRM's MLP token mixer: on 2 cores about 70% exact on sudoku-easy in 600 steps where the
+        # attention version is still at 0% (hrm.train.config._cpu)
+        "cpu": {"data": "sudoku-easy", "model_overrides": {"mixer": "mlp", "pos_encodings": "none"}},
+    }
+
+    def given_mask(self, puzzle: Puzzle) -> np.ndarray:
+        return np.asarray(puzzle.grid) != 0
+
+    def rule_breaks(self, puzzle: Puzzle, answer: np.ndarray) -> np.ndarray:
+        """Repeated digits, and givens the answer changed."""
+        question, answer = np.asarray(puzzle.grid), np.asarray(answer)
+        if answer.shape != (SIZE, SIZE) or question.shape != answer.shape:
+            return np.zeros(answer.shape, dtype=bool)
+        return conflict_mask(answer) | ((question != 0) & (answer != question))
+
+    def text_form(self, grid: np.ndarray, puzzle: Puzzle) -> str:
+        return format_line(grid)
+
+    def read_image(self, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
+        from hrm.imaging.read import read_sudoku
+
+        return read_sudoku(image, name, weights)
+
+    def convincing(self, puzzle: Puzzle) -> bool:
+        """A maze or an ARC render can pass as a 9x9 lattice of lines, but not as the givens of a real
+        puzzle, most read with confidence."""
+        from hrm.imaging.read import LOW_CONFIDENCE, MIN_GIVENS
+
+        confidence = puzzle.extra["read_confidence"][np.asarray(puzzle.grid) > 0]
+        return len(confidence) >= MIN_GIVENS and float(np.median(confidence)) >= LOW_CONFIDENCE
 
     def for_model(self, config: ModelConfig) -> SudokuTask:
         return same_size_for_model(self, config)

@@ -21,8 +21,9 @@ from typing import Any
 
 from hrm.config import ModelConfig, get_preset
 from hrm.errors import HRMError
+from hrm.tasks import BUILTIN_TASKS, get_task
 
-TASKS = ("sudoku", "maze", "arc")
+TASKS = BUILTIN_TASKS     # the tasks with training presets and dataset builders
 
 
 @dataclass
@@ -179,19 +180,25 @@ def parse_value(raw: str, annotation: Any, key: str) -> Any:
 # Presets
 
 
+def _with_recipe(config: TrainConfig, task: str, recipe: str) -> TrainConfig:
+    """`config` with the task's own settings for `recipe` (its datasets and what differs for it:
+    hrm.tasks.base.Task.train_recipes); model overrides add to the recipe's."""
+    settings = dict(get_task(task).train_recipes.get(recipe, {}))
+    model = {**config.model_overrides, **settings.pop("model_overrides", {})}
+    return replace(config, model_overrides=model, **settings)
+
+
 def _paper(task: str) -> TrainConfig:
-    arc = task == "arc"
-    data = {"sudoku": "sudoku-hard-1k", "maze": "maze-hard", "arc": "arc1"}[task]
-    return TrainConfig(task=task, model=f"hrm-{task}", data=data, global_batch_size=768,
-                       epochs=100000 if arc else 20000, eval_interval=10000 if arc else 2000,
-                       lr=1e-4, lr_warmup_steps=2000, weight_decay=0.1 if arc else 1.0,
-                       puzzle_emb_lr=1e-2 if arc else 1e-4, puzzle_emb_weight_decay=0.1 if arc else 1.0)
+    base = TrainConfig(task=task, model=f"hrm-{task}", global_batch_size=768, epochs=20000, eval_interval=2000,
+                       lr=1e-4, lr_warmup_steps=2000, weight_decay=1.0, puzzle_emb_lr=1e-4,
+                       puzzle_emb_weight_decay=1.0)
+    return _with_recipe(base, task, "paper")
 
 
 def _trm(task: str, model: str | None = None) -> TrainConfig:
-    arc = task == "arc"
-    return replace(_paper(task), model=model or f"trm-{task}", ema=True, ema_decay=0.999,
-                   epochs=100000 if arc else 50000, eval_interval=10000 if arc else 5000)
+    base = replace(_paper(task), model=model or f"trm-{task}", ema=True, ema_decay=0.999, epochs=50000,
+                   eval_interval=5000)
+    return _with_recipe(base, task, "trm")
 
 
 def _cpu(task: str) -> TrainConfig:
@@ -203,15 +210,11 @@ def _cpu(task: str) -> TrainConfig:
     exact accuracy on sudoku-easy in 600 steps where the attention version is still at 0%. Maze and ARC
     sequences are 11x longer, so their CPU runs demonstrate the pipeline rather than strong accuracy.
     """
-    data = {"sudoku": "sudoku-easy", "maze": "maze-easy", "arc": "arc1"}[task]
-    model: dict[str, Any] = {"halt_max_steps": 4}
-    if task == "sudoku":
-        model.update(mixer="mlp", pos_encodings="none")
-    return TrainConfig(task=task, model=f"hrm-{task}-tiny", data=data, model_overrides=model,
+    base = TrainConfig(task=task, model=f"hrm-{task}-tiny", model_overrides={"halt_max_steps": 4},
                        global_batch_size=32, epochs=1, total_steps=2000, eval_every=200, eval_limit=512,
                        eval_batch_size=256, lr=2e-3, lr_warmup_steps=100, weight_decay=0.1,
-                       puzzle_emb_lr=2e-3 if task != "arc" else 1e-2, puzzle_emb_weight_decay=0.1,
-                       log_every=10)
+                       puzzle_emb_lr=2e-3, puzzle_emb_weight_decay=0.1, log_every=10)
+    return _with_recipe(base, task, "cpu")
 
 
 def _shipped_sudoku() -> TrainConfig:
