@@ -158,9 +158,9 @@ def test_arc_task_image_gives_demos_and_test_input(shared_data) -> None:
 
 def test_arc_grid_without_grid_lines_scaled_and_jpeg() -> None:
     grid = np.random.default_rng(1).integers(0, 10, (7, 11))
-    from hrm.imaging.render import ARC_PALETTE
+    from hrm.imaging.grids import PALETTE
 
-    pixels = np.array(ARC_PALETTE, np.uint8)[grid]
+    pixels = PALETTE.astype(np.uint8)[grid]
     image = Image.fromarray(pixels).resize((11 * 13, 7 * 13), Image.Resampling.NEAREST)
     framed = Image.new("RGB", (image.width + 40, image.height + 40), "white")
     framed.paste(image, (20, 20))

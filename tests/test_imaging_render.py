@@ -8,26 +8,28 @@ from PIL import Image
 
 from hrm.errors import HRMError
 from hrm.imaging.render import (
-    MAZE_COLOURS,
+    DIGIT_CELL,
+    DIGIT_PAD,
     MODEL_BLUE,
+    ROLE_COLOURS,
     RULE_RED,
-    SUDOKU_CELL,
-    SUDOKU_PAD,
     render_puzzle,
     save_gif,
     save_png,
-    sudoku_rule_breakers,
 )
 from hrm.solver import Frame
 from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.sudoku import conflict_mask
+
+MAZE_COLOURS = {code: ROLE_COLOURS[role] for code, role in ((1, "wall"), (3, "start"), (4, "goal"), (5, "path"))}
 
 GIVENS = np.zeros((9, 9), int)
 GIVENS[0, :3] = [5, 3, 4]
 
 
 def cell_pixels(image: Image.Image, r: int, c: int) -> np.ndarray:
-    x0, y0 = SUDOKU_PAD + c * SUDOKU_CELL + 4, SUDOKU_PAD + r * SUDOKU_CELL + 4
-    return np.asarray(image)[y0:y0 + SUDOKU_CELL - 8, x0:x0 + SUDOKU_CELL - 8].reshape(-1, 3)
+    x0, y0 = DIGIT_PAD + c * DIGIT_CELL + 4, DIGIT_PAD + r * DIGIT_CELL + 4
+    return np.asarray(image)[y0:y0 + DIGIT_CELL - 8, x0:x0 + DIGIT_CELL - 8].reshape(-1, 3)
 
 
 def has_colour(pixels: np.ndarray, colour: tuple[int, int, int], tol: int = 40) -> bool:
@@ -52,7 +54,7 @@ def test_rule_breakers_marks_every_repeat_and_nothing_else() -> None:
     grid[5, 5] = grid[8, 5] = 2          # column
     grid[6, 6] = grid[7, 7] = 9          # box
     grid[4, 4] = 1
-    bad = sudoku_rule_breakers(grid)
+    bad = conflict_mask(grid)
     assert {tuple(p) for p in np.argwhere(bad)} == {(0, 0), (0, 8), (5, 5), (8, 5), (6, 6), (7, 7)}
 
 

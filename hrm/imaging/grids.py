@@ -22,13 +22,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from hrm.errors import ImageReadError
-from hrm.imaging.render import ARC_PALETTE
+from hrm.imaging.render import hex_rgb
+from hrm.tasks.arc import PALETTE as ARC_COLOURS
 from hrm.tasks.base import Puzzle
 
 MAZE_CANVAS = 30
 WALL, OPEN, START, GOAL, PATH = 1, 2, 3, 4, 5      # maze task codes
 WORK_SIDE = 1600          # images are reduced (nearest neighbour, colours kept) below this size
-PALETTE = np.array(ARC_PALETTE, np.float32)
+PALETTE = np.array([hex_rgb(c) for c in ARC_COLOURS], np.float32)
 OTHER = 10                # first label for non-palette pixels (10 + grey level / 32)
 MAX_ARC_SIDE = 30
 

@@ -22,17 +22,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hrm.errors import HRMError, ImageReadError
-from hrm.tasks.base import Puzzle
+from hrm.errors import ImageReadError
+from hrm.tasks import all_tasks, get_task, task_choices
+from hrm.tasks.base import Puzzle, Task
+from hrm.tasks.sudoku import conflict_mask as clash_mask
 
 MAX_FILE_BYTES = 64 * 1024 * 1024      # larger files are refused before decoding
 MAX_PIXELS = 50_000_000                # ~ an 8K photo; also bounded by Pillow's Image.MAX_IMAGE_PIXELS
 WORK_SIDE = 2400                       # larger images are shrunk to this before reading
-TASKS = ("sudoku", "maze", "arc")
-# Sudoku first: a 9x9 lattice holding the givens of a puzzle settles it (and photos, the slow case
-# for the ARC and maze readers, are mostly Sudoku); otherwise the first convincing reading wins,
-# else the first reading at all (see _convincing).
-DETECTION_ORDER = ("sudoku", "arc", "maze")
 MIN_GIVENS = 17
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 REPAIR_BELOW = 0.97                    # only cells read with less confidence may be changed by the repair
@@ -105,27 +102,27 @@ def _first_line(exc: BaseException) -> str:
 
 
 def read_image(path: str | Path, task: str | None = None, weights: str | Path | None = None) -> list[Puzzle]:
-    """Puzzles found in an image file; `task` None detects Sudoku, then ARC, then maze."""
+    """Puzzles found in an image file; `task` None tries every task that reads images, in the order of
+    their `image_priority` (Sudoku, then ARC, then maze)."""
     image = load_image(path)
     return read_picture(image, task=task, name=Path(path).name, weights=weights)
 
 
 def read_picture(image: Image.Image, task: str | None = None, name: str = "",
                  weights: str | Path | None = None) -> list[Puzzle]:
-    """Same as `read_image` for an already loaded RGB picture."""
-    if task is not None and task not in TASKS:
-        raise HRMError(f"unknown task '{task}'", hint=f"choose one of: {', '.join(TASKS)}")
+    """Same as `read_image` for an already loaded RGB picture: the first convincing reading wins (see
+    Task.convincing), else the first reading at all."""
     if task is not None:
-        return [_read_as(task, image, name, weights)]
+        return [get_task(task).read_image(image, name, weights)]
     reasons: dict[str, str] = {}
     found: list[Puzzle] = []                  # weak readings, best first, kept in case nothing better
-    for candidate in DETECTION_ORDER:
+    for candidate in image_readers():
         try:
-            puzzle = _read_as(candidate, image, name, weights)
+            puzzle = candidate.read_image(image, name, weights)
         except ImageReadError as exc:
-            reasons[candidate] = exc.message
+            reasons[candidate.name] = exc.message
             continue
-        if _convincing(puzzle):
+        if candidate.convincing(puzzle):
             return [puzzle]
         found.append(puzzle)
     if found:
@@ -133,35 +130,18 @@ def read_picture(image: Image.Image, task: str | None = None, name: str = "",
     raise _nothing_recognised(name, reasons)
 
 
-def _convincing(puzzle: Puzzle) -> bool:
-    """Whether a reading settles the detection at once.
-
-    A Sudoku reading needs the givens of a real puzzle, most read with confidence: a maze or an ARC
-    render can pass as a 9x9 lattice of lines, but not as 17 confident digits. An ARC reading of
-    one colour without demonstrations is what a photo of plain paper also gives.
-    """
-    if puzzle.task == "sudoku":
-        confidence = puzzle.extra["read_confidence"][puzzle.grid > 0]
-        return len(confidence) >= MIN_GIVENS and float(np.median(confidence)) >= LOW_CONFIDENCE
-    if puzzle.task == "arc":
-        return bool(puzzle.extra.get("demos")) or len(np.unique(puzzle.grid)) > 1
-    return True
+def image_readers() -> list[Task]:
+    """The tasks that read pictures, in detection order."""
+    readers = [task for task in all_tasks() if task.image_priority is not None]
+    return sorted(readers, key=lambda task: task.image_priority)
 
 
 def _nothing_recognised(name: str, reasons: dict[str, str]) -> ImageReadError:
     tried = "; ".join(f"{task}: {reason}" for task, reason in reasons.items())
     error = ImageReadError(f"{name or 'image'}: no Sudoku grid, maze or ARC grid recognised (tried {tried})",
-                           hint="pass --task sudoku|maze|arc to read it as that kind of puzzle")
+                           hint=f"pass --task {task_choices()} to read it as that kind of puzzle")
     error.reasons = reasons           # per task, for --debug output
     return error
-
-
-def _read_as(task: str, image: Image.Image, name: str, weights: str | Path | None) -> Puzzle:
-    if task == "sudoku":
-        return read_sudoku(image, name, weights)
-    from hrm.imaging.grids import read_arc, read_maze
-
-    return read_maze(image, name) if task == "maze" else read_arc(image, name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -258,17 +238,6 @@ def _least_sure_conflict(grid: np.ndarray, confidence: np.ndarray) -> tuple[int,
     return (int(r), int(c)) if masked[r, c] < REPAIR_BELOW else None
 
 
-def clash_mask(grid: np.ndarray) -> np.ndarray:
-    """bool 9x9: filled cells whose digit appears again in their row, column or box."""
-    onehot = np.eye(10, dtype=np.int64)[grid][..., 1:]                  # [9, 9, 9] digit indicators
-    rows = onehot.sum(axis=1, keepdims=True)
-    cols = onehot.sum(axis=0, keepdims=True)
-    boxes = onehot.reshape(3, 3, 3, 3, 9).sum(axis=(1, 3))              # [box row, box col, digit]
-    box_of_cell = np.repeat(np.repeat(boxes, 3, axis=0), 3, axis=1)
-    repeated = (rows > 1) | (cols > 1) | (box_of_cell > 1)
-    return (onehot.astype(bool) & repeated).any(axis=2)
-
-
 def _best_fitting_class(grid: np.ndarray, probs: np.ndarray, cell: tuple[int, int]) -> tuple[int, float]:
     r, c = cell
     for value in np.argsort(-probs[r, c]):
@@ -279,9 +248,6 @@ def _best_fitting_class(grid: np.ndarray, probs: np.ndarray, cell: tuple[int, in
 
 def _clashes(grid: np.ndarray, r: int, c: int, value: int) -> bool:
     """Would `value` at (r, c) repeat a digit of its row, column or box (other cells)?"""
-    row = np.delete(grid[r], c)
-    col = np.delete(grid[:, c], r)
-    br, bc = 3 * (r // 3), 3 * (c // 3)
-    box = grid[br:br + 3, bc:bc + 3].copy()
-    box[r - br, c - bc] = 0
-    return bool(value in row or value in col or value in box)
+    candidate = grid.copy()
+    candidate[r, c] = value
+    return bool(clash_mask(candidate)[r, c])

@@ -1,7 +1,8 @@
 """PNG and GIF pictures of puzzles, answers and solve traces (Pillow only, no system fonts).
 
-`render_puzzle` draws one picture; `save_png` writes it; `save_gif` animates a list of
-hrm.solver.Frame (one per deep-supervision segment) with the segment number and q_halt on each.
+`render_puzzle` draws one picture in the task's look (digits in boxes, coded cells, palette colours);
+`save_png` writes it; `save_gif` animates a list of hrm.solver.Frame (one per deep-supervision
+segment) with the segment number and q_halt on each.
 Colours and layout are chosen so that `hrm.imaging.read_image` reads a clean render back exactly.
 """
 
@@ -16,10 +17,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hrm.errors import HRMError
+from hrm.tasks import get_task
+from hrm.tasks.base import cropped
+from hrm.tasks.look import CodeLook, DigitLook, PaletteLook, unknown_look
 
 if TYPE_CHECKING:
     from hrm.solver import Frame
-    from hrm.tasks.base import Puzzle
+    from hrm.tasks.base import Puzzle, Task
 
 RGB = tuple[int, int, int]
 
@@ -32,28 +36,31 @@ CHANGED_FILL: RGB = (255, 241, 193)
 HEADER_INK: RGB = (60, 60, 60)
 HEADER_HEIGHT = 30
 
-SUDOKU_CELL = 48
-SUDOKU_PAD = 16
+DIGIT_CELL = 48
+DIGIT_PAD = 16
 
-ARC_PALETTE: tuple[RGB, ...] = (
-    (0x00, 0x00, 0x00), (0x00, 0x74, 0xD9), (0xFF, 0x41, 0x36), (0x2E, 0xCC, 0x40), (0xFF, 0xDC, 0x00),
-    (0xAA, 0xAA, 0xAA), (0xF0, 0x12, 0xBE), (0xFF, 0x85, 0x1B), (0x7F, 0xDB, 0xFF), (0x87, 0x0C, 0x25),
-)
-ARC_LINE: RGB = (85, 85, 85)
-ARC_PAD = 16
-ARC_GAP = 28          # between the grids of a pair
-ARC_ROW_GAP = 36      # between pairs
-ARC_WRONG: RGB = (255, 0, 255)
+PALETTE_LINE: RGB = (85, 85, 85)
+PALETTE_PAD = 16
+PALETTE_GAP = 28          # between the grids of a pair
+PALETTE_ROW_GAP = 36      # between pairs
+OUTLINE: RGB = (255, 0, 255)   # a colour cell that breaks a rule
 
-MAZE_COLOURS: dict[int, RGB] = {
-    1: (30, 30, 30),       # '#' wall
-    2: (255, 255, 255),    # ' ' open
-    3: (46, 204, 64),      # 'S' start: green
-    4: (255, 65, 54),      # 'G' goal: red
-    5: (0, 116, 217),      # 'o' path: blue
+ROLE_COLOURS: dict[str, RGB] = {
+    "wall": (30, 30, 30),
+    "open": (255, 255, 255),
+    "start": (46, 204, 64),      # green
+    "goal": (255, 65, 54),       # red
+    "path": (0, 116, 217),       # blue
 }
-MAZE_PAD = 12
-MAZE_PAGE: RGB = (205, 210, 220)   # around the maze: unlike its floor, so open rim cells stay visible
+ROLE_LETTERS = {"start": "S", "goal": "G"}
+CODE_PAD = 12
+CODE_PAGE: RGB = (205, 210, 220)   # around the grid: unlike its floor, so open rim cells stay visible
+
+
+def hex_rgb(colour: str) -> RGB:
+    """'#rrggbb' -> (r, g, b)."""
+    value = int(colour.lstrip("#"), 16)
+    return (value >> 16) & 255, (value >> 8) & 255, value & 255
 
 
 @lru_cache(maxsize=16)
@@ -62,28 +69,33 @@ def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=max(6, int(size)))
 
 
-def render_puzzle(task_name: str, puzzle: Puzzle, answer: np.ndarray | None = None,
+def render_puzzle(task: str | Task, puzzle: Puzzle, answer: np.ndarray | None = None,
                   confidence: np.ndarray | None = None, changed: np.ndarray | None = None) -> Image.Image:
-    """Picture of a puzzle, optionally with an answer drawn in (sudoku, maze or arc)."""
-    renderers = {"sudoku": render_sudoku, "maze": render_maze, "arc": render_arc}
-    if task_name not in renderers:
-        raise HRMError(f"cannot draw task '{task_name}'", hint="choose one of: sudoku, maze, arc")
-    return renderers[task_name](puzzle, answer, confidence, changed)
+    """Picture of a puzzle, optionally with an answer drawn in, as the task's look says (hrm.tasks.look)."""
+    spec = get_task(task) if isinstance(task, str) else task
+    look = spec.look
+    if isinstance(look, DigitLook):
+        return render_digits(spec, look, puzzle, answer, confidence, changed)
+    if isinstance(look, CodeLook):
+        return render_codes(spec, look, puzzle, answer, changed)
+    if isinstance(look, PaletteLook):
+        return render_palette(spec, look, puzzle, answer)
+    raise HRMError(f"cannot draw {spec.name} puzzles: {unknown_look(look, 'the PNG renderer')}")
 
 
-def save_png(task_name: str, puzzle: Puzzle, answer: np.ndarray | None, path: str | Path,
+def save_png(task: str | Task, puzzle: Puzzle, answer: np.ndarray | None, path: str | Path,
              confidence: np.ndarray | None = None, changed: np.ndarray | None = None) -> None:
     """Write `render_puzzle(...)` as a PNG file."""
-    image = render_puzzle(task_name, puzzle, answer, confidence, changed)
+    image = render_puzzle(task, puzzle, answer, confidence, changed)
     _write(path, lambda p: image.save(p, format="PNG", optimize=True))
 
 
-def save_gif(task_name: str, puzzle: Puzzle, frames: Sequence[Frame], path: str | Path,
+def save_gif(task: str | Task, puzzle: Puzzle, frames: Sequence[Frame], path: str | Path,
              duration_ms: int = 600, final_hold_ms: int = 2000) -> None:
     """Animated GIF with one picture per deep-supervision segment, captioned with segment and q_halt."""
     if not frames:
         raise HRMError("nothing to animate: the solve produced no frames")
-    pictures = [caption(render_puzzle(task_name, puzzle, f.answer, f.confidence, f.changed), frame_title(f))
+    pictures = [caption(render_puzzle(task, puzzle, f.answer, f.confidence, f.changed), frame_title(f))
                 for f in frames]
     size = (max(p.width for p in pictures), max(p.height for p in pictures))
     pictures = [_pad_to(p, size) for p in pictures]
@@ -126,49 +138,33 @@ def _write(path: str | Path, save: Callable[[Path], object]) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# sudoku
+# digits in boxes (Sudoku)
 
 
-def sudoku_rule_breakers(grid: np.ndarray) -> np.ndarray:
-    """bool 9x9: filled cells whose digit repeats in their row, column or box."""
-    grid = np.asarray(grid)
-    bad = np.zeros((9, 9), bool)
-    units = [[(r, c) for c in range(9)] for r in range(9)]
-    units += [[(r, c) for r in range(9)] for c in range(9)]
-    units += [[(br + r, bc + c) for r in range(3) for c in range(3)] for br in (0, 3, 6) for bc in (0, 3, 6)]
-    for unit in units:
-        values = [grid[p] for p in unit]
-        for p, v in zip(unit, values, strict=True):
-            if v and values.count(v) > 1:
-                bad[p] = True
-    return bad
-
-
-def render_sudoku(puzzle: Puzzle, answer: np.ndarray | None = None, confidence: np.ndarray | None = None,
-                  changed: np.ndarray | None = None) -> Image.Image:
-    givens = _as_grid(puzzle.grid, (9, 9), "sudoku puzzle")
-    shown = givens if answer is None else _as_grid(answer, (9, 9), "sudoku answer")
-    conf = None if confidence is None else _as_grid(confidence, (9, 9), "confidence", float)
-    moved = None if changed is None else _as_grid(changed, (9, 9), "changed", bool)
-    broken = sudoku_rule_breakers(shown)
-    side = 9 * SUDOKU_CELL + 2 * SUDOKU_PAD
+def render_digits(task: Task, look: DigitLook, puzzle: Puzzle, answer: np.ndarray | None = None,
+                  confidence: np.ndarray | None = None, changed: np.ndarray | None = None) -> Image.Image:
+    givens = _as_grid(puzzle.grid, look.shape, f"{task.name} puzzle")
+    shown = givens if answer is None else _as_grid(answer, look.shape, f"{task.name} answer")
+    conf = None if confidence is None else _as_grid(confidence, look.shape, "confidence", float)
+    moved = None if changed is None else _as_grid(changed, look.shape, "changed", bool)
+    broken = task.rule_breaks(puzzle, shown)
+    given = task.given_mask(puzzle)
+    side = look.size * DIGIT_CELL + 2 * DIGIT_PAD
     image = Image.new("RGB", (side, side), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    for r in range(9):
-        for c in range(9):
-            given = int(givens[r, c])
-            # confidence fades the model's digits; with no answer it fades what was read from a photo
-            cell_conf = None if conf is None or (given and answer is not None) else float(conf[r, c])
-            _sudoku_cell(draw, r, c, given, int(shown[r, c]), bool(broken[r, c]), cell_conf,
-                         bool(moved is not None and moved[r, c]))
-    _sudoku_lines(draw)
+    for r, c in np.ndindex(*look.shape):
+        # confidence fades the model's digits; with no answer it fades what was read from a photo
+        cell_conf = None if conf is None or (given[r, c] and answer is not None) else float(conf[r, c])
+        _digit_cell(draw, r, c, bool(given[r, c]), int(shown[r, c]), bool(broken[r, c]), cell_conf,
+                    bool(moved is not None and moved[r, c]))
+    _box_lines(draw, look)
     return image
 
 
-def _sudoku_cell(draw: ImageDraw.ImageDraw, r: int, c: int, given: int, value: int, broken: bool,
-                 conf: float | None, moved: bool) -> None:
-    x0, y0 = SUDOKU_PAD + c * SUDOKU_CELL, SUDOKU_PAD + r * SUDOKU_CELL
-    box = (x0, y0, x0 + SUDOKU_CELL, y0 + SUDOKU_CELL)
+def _digit_cell(draw: ImageDraw.ImageDraw, r: int, c: int, given: bool, value: int, broken: bool,
+                conf: float | None, moved: bool) -> None:
+    x0, y0 = DIGIT_PAD + c * DIGIT_CELL, DIGIT_PAD + r * DIGIT_CELL
+    box = (x0, y0, x0 + DIGIT_CELL, y0 + DIGIT_CELL)
     if broken:
         draw.rectangle(box, fill=RULE_RED_FILL)
     elif moved:
@@ -178,19 +174,23 @@ def _sudoku_cell(draw: ImageDraw.ImageDraw, r: int, c: int, given: int, value: i
     colour = RULE_RED if broken else (INK if given else MODEL_BLUE)
     if conf is not None:
         colour = _fade(colour, 0.25 + 0.75 * min(max(conf, 0.0), 1.0))
-    draw.text((x0 + SUDOKU_CELL / 2, y0 + SUDOKU_CELL / 2 + 1), str(value), fill=colour,
-              font=font(int(SUDOKU_CELL * 0.62)), anchor="mm")
+    draw.text((x0 + DIGIT_CELL / 2, y0 + DIGIT_CELL / 2 + 1), str(value), fill=colour,
+              font=font(int(DIGIT_CELL * 0.62)), anchor="mm")
 
 
-def _sudoku_lines(draw: ImageDraw.ImageDraw) -> None:
-    end = SUDOKU_PAD + 9 * SUDOKU_CELL
-    for k in range(10):
-        pos = SUDOKU_PAD + k * SUDOKU_CELL
-        thick = k % 3 == 0
-        width, colour = (3, INK) if thick else (1, (120, 120, 120))
-        lo = pos - width // 2
-        draw.rectangle((lo, SUDOKU_PAD - 1, lo + width - 1, end + 1), fill=colour)
-        draw.rectangle((SUDOKU_PAD - 1, lo, end + 1, lo + width - 1), fill=colour)
+def _box_lines(draw: ImageDraw.ImageDraw, look: DigitLook) -> None:
+    """Thin lines between cells, thick ones between boxes (rows and columns of a box may differ)."""
+    end = DIGIT_PAD + look.size * DIGIT_CELL
+    box_rows, box_cols = look.box
+    for k in range(look.size + 1):
+        pos = DIGIT_PAD + k * DIGIT_CELL
+        for thick, vertical in ((k % box_cols == 0, True), (k % box_rows == 0, False)):
+            width, colour = (3, INK) if thick else (1, (120, 120, 120))
+            lo = pos - width // 2
+            if vertical:
+                draw.rectangle((lo, DIGIT_PAD - 1, lo + width - 1, end + 1), fill=colour)
+            else:
+                draw.rectangle((DIGIT_PAD - 1, lo, end + 1, lo + width - 1), fill=colour)
 
 
 def _fade(colour: RGB, strength: float) -> RGB:
@@ -199,49 +199,49 @@ def _fade(colour: RGB, strength: float) -> RGB:
 
 
 # ----------------------------------------------------------------------------------------------
-# maze
+# cell codes with roles (mazes)
 
 
-def render_maze(puzzle: Puzzle, answer: np.ndarray | None = None, confidence: np.ndarray | None = None,
-                changed: np.ndarray | None = None) -> Image.Image:
-    grid = _unpad_maze(puzzle, puzzle.grid)
-    shown = grid if answer is None else _unpad_maze(puzzle, answer)
+def render_codes(task: Task, look: CodeLook, puzzle: Puzzle, answer: np.ndarray | None = None,
+                 changed: np.ndarray | None = None) -> Image.Image:
+    """The puzzle's window; an answer shows only where the question is open (walls, S and G stay)."""
+    grid = _window_of(task, puzzle, puzzle.grid)
+    shown = grid if answer is None else _window_of(task, puzzle, answer)
+    broken = None if answer is None else _window_of(task, puzzle, task.rule_breaks(puzzle, answer))
+    moved = None if changed is None else _window_of(task, puzzle, np.asarray(changed, bool))
     h, w = grid.shape
     cell = max(6, min(24, 640 // max(h, w)))
-    image = Image.new("RGB", (w * cell + 2 * MAZE_PAD, h * cell + 2 * MAZE_PAD), MAZE_PAGE)
+    image = Image.new("RGB", (w * cell + 2 * CODE_PAD, h * cell + 2 * CODE_PAD), CODE_PAGE)
     draw = ImageDraw.Draw(image)
-    moved = None if changed is None else _unpad_maze(puzzle, np.asarray(changed, bool))
-    for r in range(h):
-        for c in range(w):
-            code = int(shown[r, c]) if int(grid[r, c]) in (2, 5) else int(grid[r, c])
-            x0, y0 = MAZE_PAD + c * cell, MAZE_PAD + r * cell
-            fill = MAZE_COLOURS.get(code, MAZE_COLOURS[2])
-            if code == 2 and moved is not None and moved[r, c]:
-                fill = CHANGED_FILL
-            draw.rectangle((x0, y0, x0 + cell - 1, y0 + cell - 1), fill=fill)
-            if code in (3, 4) and cell >= 14:
-                draw.text((x0 + cell / 2, y0 + cell / 2), "S" if code == 3 else "G", fill=BACKGROUND,
-                          font=font(int(cell * 0.75)), anchor="mm")
+    for r, c in np.ndindex(h, w):
+        role = look.role(grid[r, c])
+        if role in ("open", "path"):
+            role = look.role(shown[r, c])
+        x0, y0 = CODE_PAD + c * cell, CODE_PAD + r * cell
+        fill = CHANGED_FILL if role == "open" and moved is not None and moved[r, c] else ROLE_COLOURS[role]
+        draw.rectangle((x0, y0, x0 + cell - 1, y0 + cell - 1), fill=fill)
+        if role in ROLE_LETTERS and cell >= 14:
+            draw.text((x0 + cell / 2, y0 + cell / 2), ROLE_LETTERS[role], fill=BACKGROUND,
+                      font=font(int(cell * 0.75)), anchor="mm")
+        if broken is not None and broken[r, c]:
+            draw.rectangle((x0, y0, x0 + cell - 1, y0 + cell - 1), outline=OUTLINE, width=2)
     return image
 
 
-def _unpad_maze(puzzle: Puzzle, grid: np.ndarray) -> np.ndarray:
+def _window_of(task: Task, puzzle: Puzzle, grid: np.ndarray) -> np.ndarray:
     grid = np.asarray(grid)
     if grid.ndim != 2:
-        raise HRMError(f"maze grid must be 2-D, got shape {grid.shape}")
-    shape = puzzle.extra.get("shape")
-    if shape is not None:
-        grid = grid[: int(shape[0]), : int(shape[1])]
-    return grid
+        raise HRMError(f"{task.name} grid must be 2-D, got shape {grid.shape}")
+    return cropped(task, puzzle, grid)
 
 
 # ----------------------------------------------------------------------------------------------
-# arc
+# palette colours (ARC)
 
 
-def render_arc(puzzle: Puzzle, answer: np.ndarray | None = None, confidence: np.ndarray | None = None,
-               changed: np.ndarray | None = None) -> Image.Image:
-    """Demonstration pairs (input beside output), then the test input beside the answer if given."""
+def render_palette(task: Task, look: PaletteLook, puzzle: Puzzle, answer: np.ndarray | None = None) -> Image.Image:
+    """Demonstration pairs (input beside output), then the test input beside the answer if given;
+    answer cells that break a rule (ARC: differ from the known output) are outlined."""
     rows: list[list[np.ndarray]] = [[np.asarray(i), np.asarray(o)] for i, o in puzzle.extra.get("demos", [])]
     test_row = [np.asarray(puzzle.grid)]
     if answer is not None:
@@ -249,57 +249,48 @@ def render_arc(puzzle: Puzzle, answer: np.ndarray | None = None, confidence: np.
     rows.append(test_row)
     for row in rows:
         for grid in row:
-            _check_arc_grid(grid)
-    cell = arc_cell_size(rows)
-    widths = [sum(g.shape[1] * cell + 1 for g in row) + ARC_GAP * (len(row) - 1) for row in rows]
+            _check_palette_grid(grid, len(look.palette))
+    colours = [hex_rgb(c) for c in look.palette]
+    cell = palette_cell_size(rows)
+    widths = [sum(g.shape[1] * cell + 1 for g in row) + PALETTE_GAP * (len(row) - 1) for row in rows]
     heights = [max(g.shape[0] * cell + 1 for g in row) for row in rows]
-    image = Image.new("RGB", (max(widths) + 2 * ARC_PAD, sum(heights) + ARC_ROW_GAP * (len(rows) - 1)
-                              + 2 * ARC_PAD), BACKGROUND)
+    image = Image.new("RGB", (max(widths) + 2 * PALETTE_PAD, sum(heights) + PALETTE_ROW_GAP * (len(rows) - 1)
+                              + 2 * PALETTE_PAD), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    wrong = _arc_wrong_cells(puzzle, answer)
-    y = ARC_PAD
+    wrong = None if answer is None else task.rule_breaks(puzzle, answer)
+    y = PALETTE_PAD
     for r, row in enumerate(rows):
-        x = ARC_PAD
+        x = PALETTE_PAD
         for k, grid in enumerate(row):
             is_answer = r == len(rows) - 1 and k == 1
-            _draw_arc_grid(draw, grid, x, y, cell, wrong if is_answer else None)
-            x += grid.shape[1] * cell + 1 + ARC_GAP
-        y += heights[r] + ARC_ROW_GAP
+            _draw_palette_grid(draw, grid, colours, x, y, cell, wrong if is_answer else None)
+            x += grid.shape[1] * cell + 1 + PALETTE_GAP
+        y += heights[r] + PALETTE_ROW_GAP
     return image
 
 
-def arc_cell_size(rows: list[list[np.ndarray]]) -> int:
+def palette_cell_size(rows: list[list[np.ndarray]]) -> int:
     widest = max(sum(g.shape[1] for g in row) for row in rows)
     tallest = sum(max(g.shape[0] for g in row) for row in rows)
     return int(max(6, min(24, 900 // max(widest, 1), 1400 // max(tallest, 1))))
 
 
-def _draw_arc_grid(draw: ImageDraw.ImageDraw, grid: np.ndarray, x: int, y: int, cell: int,
-                   wrong: np.ndarray | None) -> None:
+def _draw_palette_grid(draw: ImageDraw.ImageDraw, grid: np.ndarray, colours: list[RGB], x: int, y: int,
+                       cell: int, wrong: np.ndarray | None) -> None:
     h, w = grid.shape
-    draw.rectangle((x, y, x + w * cell, y + h * cell), fill=ARC_LINE)
-    for r in range(h):
-        for c in range(w):
-            x0, y0 = x + c * cell + 1, y + r * cell + 1
-            draw.rectangle((x0, y0, x0 + cell - 2, y0 + cell - 2), fill=ARC_PALETTE[int(grid[r, c])])
-            if wrong is not None and wrong[r, c]:
-                draw.rectangle((x0, y0, x0 + cell - 2, y0 + cell - 2), outline=ARC_WRONG, width=2)
+    draw.rectangle((x, y, x + w * cell, y + h * cell), fill=PALETTE_LINE)
+    for r, c in np.ndindex(h, w):
+        x0, y0 = x + c * cell + 1, y + r * cell + 1
+        draw.rectangle((x0, y0, x0 + cell - 2, y0 + cell - 2), fill=colours[int(grid[r, c])])
+        if wrong is not None and wrong[r, c]:
+            draw.rectangle((x0, y0, x0 + cell - 2, y0 + cell - 2), outline=OUTLINE, width=2)
 
 
-def _arc_wrong_cells(puzzle: Puzzle, answer: np.ndarray | None) -> np.ndarray | None:
-    if answer is None or puzzle.solution is None:
-        return None
-    solution, answer = np.asarray(puzzle.solution), np.asarray(answer)
-    if solution.shape != answer.shape:
-        return None
-    return solution != answer
-
-
-def _check_arc_grid(grid: np.ndarray) -> None:
+def _check_palette_grid(grid: np.ndarray, colours: int) -> None:
     if grid.ndim != 2 or grid.size == 0:
-        raise HRMError(f"ARC grid must be a non-empty 2-D array, got shape {grid.shape}")
-    if grid.min() < 0 or grid.max() > 9:
-        raise HRMError("ARC grid holds a colour outside 0..9")
+        raise HRMError(f"a colour grid must be a non-empty 2-D array, got shape {grid.shape}")
+    if grid.min() < 0 or grid.max() >= colours:
+        raise HRMError(f"the grid holds a colour outside 0..{colours - 1}")
 
 
 def _as_grid(values: np.ndarray, shape: tuple[int, int], what: str, dtype: type = int) -> np.ndarray:

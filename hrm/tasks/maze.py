@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hrm.errors import HRMError, PuzzleParseError
-from hrm.tasks.base import Puzzle, TaskDefaults, Verdict, Window, listed_verdict
+from hrm.tasks.base import FULL_WINDOW, Puzzle, TaskDefaults, Verdict, Window, listed_verdict
 from hrm.tasks.grid import cell_list, cell_name, dihedral, inverse_dihedral
 from hrm.tasks.look import CodeLook
 
@@ -454,6 +454,8 @@ class MazeTask(TaskDefaults):
         return givens_problems(np.asarray(puzzle.grid), _window(puzzle)[0])
 
     def window(self, puzzle: Puzzle | None) -> Window:
+        if puzzle is None or "shape" not in puzzle.extra:
+            return FULL_WINDOW
         (r0, c0), (h, w) = _window(puzzle)
         return slice(r0, r0 + h), slice(c0, c0 + w)
 
