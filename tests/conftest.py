@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported:
 REPO_DIR = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXAMPLES_DIR = REPO_DIR / "examples"
+
+# Builds read the development mirror through the local-copy path, as CI does; without it they would download.
+if DATA_DIR.is_dir():
+    os.environ.setdefault("HRM_SOURCE_DATA", str(DATA_DIR))
+# No test reaches outside the machine: downloads go to a throwaway cache, and an endpoint a test does not
+# point at its loopback server is a closed port on 127.0.0.1 (port 9, discard: nothing listens).
+_CACHE = tempfile.mkdtemp(prefix="hrm-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, True)
+os.environ.setdefault("HRM_CACHE", _CACHE)
+os.environ.setdefault("HRM_GITHUB_ENDPOINT", "http://127.0.0.1:9")
+os.environ.setdefault("HF_ENDPOINT", "http://127.0.0.1:9")
 
 
 @pytest.fixture(scope="session")

@@ -32,11 +32,16 @@ from hrm.data.sources import (
     ArcTask,
     MazeRecord,
     SudokuRecords,
+    count_csv_rows,
     iter_arc_tasks,
     load_arc_tasks_from,
+    maze_hard_csv_folder,
     read_maze_csv,
+    read_sudoku_csv,
     read_sudoku_source,
-    source_root,
+    source_key,
+    sudoku_extreme_csv,
+    using_sources,
     write_maze_csv,
 )
 from hrm.errors import DataError
@@ -59,10 +64,12 @@ class BuildOptions:
     from_csv: str | None = None       # maze-*: build from existing train.csv/test.csv instead of generating
     from_json: str | None = None      # arc-tasks: a folder (or one file) of ARC task JSON
     canvas: int | None = None         # ARC: canvas side (default 30); tasks with larger grids are left out
+    source: str | None = None         # a local copy of the sources (--source); None = $HRM_SOURCE_DATA or download
 
     def content_args(self, num_aug: int) -> dict[str, Any]:
         args = asdict(self)
         args.pop("workers")
+        args.pop("source")                # where the same files were read from changes nothing
         args["num_aug"] = num_aug
         return args
 
@@ -141,7 +148,7 @@ def _sudoku_eval_sets(source: str) -> SudokuEvalSets:
 
 def sudoku_eval_sets() -> SudokuEvalSets:
     """The four sudoku evaluation sets (fixed seed), read once per source folder."""
-    return _sudoku_eval_sets(str(source_root()))
+    return _sudoku_eval_sets(source_key())
 
 
 def _unused(records: SudokuRecords, excluded: set[str]) -> SudokuRecords:
@@ -336,6 +343,22 @@ def _sudoku_grade_set(level: int) -> Callable[[BuildContext], None]:
     return build
 
 
+def build_sudoku_extreme(ctx: BuildContext) -> None:
+    """The reference build of sapientinc/sudoku-extreme: a seeded sample of train.csv (1,000 rows, as in the
+    papers' Sudoku-Extreme-1k), each with its shuffled copies; test: test.csv whole, in file order."""
+    train_csv = sudoku_extreme_csv("train")
+    rows = count_csv_rows(train_csv)
+    picked = ctx.rng(0).choice(rows, size=min(ctx.limited(ctx.spec.extra["train"]), rows), replace=False)
+    train = read_sudoku_csv(train_csv, wanted={int(i) for i in picked})
+    split = ctx.writer.split("train", 81)
+    write_sudoku_split(ctx, split, train, ctx.num_aug, ctx.rng(2), "train puzzles")
+    _finish_sudoku(ctx, split)
+    test = read_sudoku_csv(sudoku_extreme_csv("test"), limit=ctx.options.limit)
+    split = ctx.writer.split("test", 81)
+    write_sudoku_split(ctx, split, test, 0, ctx.rng(1), "test puzzles")
+    _finish_sudoku(ctx, split)
+
+
 def _sudoku_eval_only(attribute: str) -> Callable[[BuildContext], None]:
     def build(ctx: BuildContext) -> None:
         _sudoku_test_split(ctx, getattr(sudoku_eval_sets(), attribute))
@@ -398,8 +421,8 @@ def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -
 
 def _maze_source_records(ctx: BuildContext) -> dict[str, list[MazeRecord]]:
     counts = {split: ctx.limited(ctx.spec.extra[split]) for split in ctx.spec.splits}
-    if ctx.options.from_csv:
-        folder = Path(ctx.options.from_csv)
+    if ctx.options.from_csv or ctx.spec.extra.get("hub"):
+        folder = Path(ctx.options.from_csv) if ctx.options.from_csv else maze_hard_csv_folder()
         return {split: read_maze_csv(folder / f"{split}.csv")[:count] for split, count in counts.items()}
     spec = ctx.spec.extra["maze"]
     total = sum(counts.values())
@@ -579,6 +602,10 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
           _sudoku_eval_only("clue17")),
     _spec("maze-hard", "maze", "30x30, 30-50% walls, shortest path > 110 moves: 1,000 train, 1,000 test",
           BOTH, 0, build_maze, train=1000, test=1000, maze=maze_gen.MazeSpec()),
+    _spec("sudoku-extreme", "sudoku", "the reference Sudoku-Extreme-1k (hub sapientinc/sudoku-extreme): 1,000 train "
+          "puzzles x (1 + 1000 shuffles); test: all 422,786", BOTH, 1000, build_sudoku_extreme, train=1000),
+    _spec("maze-30x30-hard", "maze", "the reference Maze-Hard (hub sapientinc/maze-30x30-hard-1k): 1,000 train, "
+          "1,000 test", BOTH, 0, build_maze, train=1000, test=1000, hub=True),
     _spec("maze-short", "maze", "eval only: 1,000 mazes with paths of 30-110 moves", TEST, 0, build_maze,
           test=1000, maze=maze_gen.MazeSpec(30, 110)),
     _spec("maze-sparse", "maze", "eval only: 1,000 mazes with 20-30% walls and paths of 30+ moves", TEST, 0,
@@ -625,7 +652,7 @@ def build_dataset(name: str, out: str | Path | None = None, options: BuildOption
     options = options or BuildOptions()
     _check_options(spec, options)
     path = Path(out) if out is not None else dataset_path(name)
-    with DatasetWriter(path) as writer:
+    with using_sources(options.source, progress, options.workers), DatasetWriter(path) as writer:
         spec.build(BuildContext(spec, options, writer, progress or _no_progress))
     return path
 

@@ -1,25 +1,33 @@
-"""Where the raw puzzle collections live and how to read them.
+"""Where the raw puzzle collections come from and how to read them.
 
-Root: $HRM_SOURCE_DATA, else `<repo>/../shared/data` (repo = the folder holding the hrm package).
+Each collection has a public origin (hrm.data.origins: GitHub repositories and hub datasets, pinned).
+By default a build downloads what it needs into the cache ($HRM_CACHE or ~/.cache/hrm, one folder per
+origin) on first use. A local copy is read instead when one is given: `--source DIR` (a build's
+`BuildOptions.source`), else $HRM_SOURCE_DATA. Its layout is the development mirror's (../shared/data):
 Sudoku: `sudoku/<tag>.csv.xz` in the Sudoku-Extreme layout (source,question,answer,rating).
-ARC: one JSON file per task under `arc/<collection>/<subset>/` ({"train": [...], "test": [...]}).
-Maze: CSV files in the maze-30x30-hard-1k layout (the same four columns, 900-character grids).
+ARC: one JSON file per task under `arc/agi1/{training,evaluation}/`, `arc/agi2/...`, `arc/conceptarc/corpus/`.
+Hub datasets: `sudoku-extreme/{train,test}.csv`, `maze-30x30-hard/{train,test}.csv` (or DIR is that folder).
+Maze CSV: the maze-30x30-hard-1k layout (the same four columns, 900-character grids).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import json
 import lzma
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from hrm.data.download import ProgressFn, cache_root
+from hrm.data.origins import ORIGINS, FetchContext, HubDataset, Origin
 from hrm.errors import DataError
 
 SUDOKU_FILES = {
@@ -29,26 +37,77 @@ SUDOKU_FILES = {
     "forum1106": "puzzles6_forum_hardest_1106.csv.xz",
 }
 CSV_HEADER = ("source", "question", "answer", "rating")
+SOURCE_ENV = "HRM_SOURCE_DATA"
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+def _silent(stage: str, done: int, total: int | None) -> None:
+    return None
 
 
-def source_root() -> Path:
-    """The folder holding sudoku/, arc/ and maze/ (checked to exist)."""
-    env = os.environ.get("HRM_SOURCE_DATA")
-    root = Path(env) if env else repo_root().parent / "shared" / "data"
-    if not root.is_dir():
-        hint = "set HRM_SOURCE_DATA to the folder holding sudoku/ and arc/"
-        raise DataError(f"source data folder not found: {root}", hint=hint)
+@dataclass(frozen=True)
+class SourceSettings:
+    root: Path | None        # a local copy; None = the origins, through the download cache
+    progress: ProgressFn
+    workers: int
+
+
+_ACTIVE: ContextVar[SourceSettings | None] = ContextVar("hrm_sources", default=None)
+
+
+@contextlib.contextmanager
+def using_sources(root: str | Path | None = None, progress: ProgressFn | None = None,
+                  workers: int = 1) -> Iterator[None]:
+    """Within the block, sources come from `root` (else $HRM_SOURCE_DATA, else the origins) and downloads
+    report to `progress`."""
+    token = _ACTIVE.set(SourceSettings(Path(root) if root else None, progress or _silent, workers))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def _settings() -> SourceSettings:
+    active = _ACTIVE.get() or SourceSettings(None, _silent, 1)
+    env = os.environ.get(SOURCE_ENV)
+    root = active.root or (Path(env) if env else None)
+    return SourceSettings(root, active.progress, active.workers)
+
+
+def local_root() -> Path | None:
+    """The local copy in use (--source DIR, else $HRM_SOURCE_DATA), checked to exist; None = download."""
+    root = _settings().root
+    if root is not None and not root.is_dir():
+        raise DataError(f"source data folder not found: {root}",
+                        hint="--source DIR (or $HRM_SOURCE_DATA) is a folder holding sudoku/ and arc/; "
+                             "without either, sources are downloaded")
     return root
 
 
-def source_path(*parts: str) -> Path:
-    path = source_root().joinpath(*parts)
+def source_key() -> str:
+    """Names where sources come from now (local copy or cache), for caches of what was read."""
+    root = local_root()
+    return f"local:{root.resolve()}" if root is not None else f"cache:{cache_root().resolve()}"
+
+
+def source_path(origin_name: str, member: str) -> Path:
+    """A file or folder of one origin: from the local copy, or downloaded into the cache if missing."""
+    origin = ORIGINS[origin_name]
+    root = local_root()
+    if root is not None:
+        return _local_path(root, origin, member)
+    settings = _settings()
+    return origin.materialise(cache_root() / origin.name, member, FetchContext(settings.progress, settings.workers))
+
+
+def _local_path(root: Path, origin: Origin, member: str) -> Path:
+    folder = root / origin.local
+    if isinstance(origin, HubDataset) and not folder.is_dir() and (root / member).is_file():
+        folder = root            # DIR is the downloaded dataset folder itself
+    path = folder / member
     if not path.exists():
-        raise DataError(f"source data missing: {path}", hint="set HRM_SOURCE_DATA or restore the shared data")
+        raise DataError(f"source data missing: {path}",
+                        hint=f"a local copy holds {origin.local}/{member}; without --source and "
+                             f"${SOURCE_ENV} it is downloaded")
     return path
 
 
@@ -95,23 +154,50 @@ def _digits(strings: list[str], path: Path, column: str) -> np.ndarray:
     return values.reshape(len(strings), 9, 9)
 
 
-def read_sudoku_csv(path: str | Path) -> SudokuRecords:
-    """Read a source,question,answer,rating file (.csv or .csv.xz)."""
-    path = Path(path)
+@contextlib.contextmanager
+def _csv_rows(path: Path) -> Iterator[Iterator[list[str]]]:
+    """The rows of a CSV (.csv or .csv.xz) after its header, which must name question and answer; each row
+    is [question, answer, rating, source] (rating and source may be empty)."""
     if not path.exists():
         raise DataError(f"sudoku source file not found: {path}")
+    opener: Callable = lzma.open if path.suffix == ".xz" else open
     try:
-        opener = lzma.open if path.suffix == ".xz" else open
-        with opener(path, "rt", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except (lzma.LZMAError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    if not rows or not {"question", "answer"} <= set(rows[0]):
-        raise DataError(f"{path}: expected a header with question and answer columns")
-    questions = _digits([r["question"] for r in rows], path, "question")
-    answers = _digits([r["answer"] for r in rows], path, "answer")
-    ratings = np.array([int(r.get("rating") or 0) for r in rows], dtype=np.int32)
-    return SudokuRecords(questions, answers, ratings, rows[0].get("source", path.stem))
+        with opener(path, "rt", newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            if not {"question", "answer"} <= set(header):
+                raise DataError(f"{path}: expected a header with question and answer columns")
+            columns = [header.index(c) if c in header else None for c in ("question", "answer", "rating", "source")]
+            yield ([row[c] if c is not None and c < len(row) else "" for c in columns] for row in reader)
+    except (lzma.LZMAError, UnicodeDecodeError, csv.Error, EOFError) as exc:
+        raise DataError(f"cannot read {path}: {str(exc)[:200]}") from None
+
+
+def count_csv_rows(path: str | Path) -> int:
+    with _csv_rows(Path(path)) as rows:
+        return sum(1 for _ in rows)
+
+
+def read_sudoku_csv(path: str | Path, wanted: set[int] | None = None, limit: int | None = None) -> SudokuRecords:
+    """Read a source,question,answer,rating file (.csv or .csv.xz): every row, the rows at the positions in
+    `wanted` (0 = first after the header), or the first `limit` rows; streamed, so a large file is fine."""
+    path = Path(path)
+    kept: list[list[str]] = []
+    with _csv_rows(path) as rows:
+        for index, row in enumerate(rows):
+            if limit is not None and len(kept) >= limit:
+                break
+            if wanted is None or index in wanted:
+                kept.append(row)
+    if not kept:
+        raise DataError(f"{path}: no puzzles")
+    questions = _digits([r[0] for r in kept], path, "question")
+    answers = _digits([r[1] for r in kept], path, "answer")
+    try:
+        ratings = np.array([int(float(r[2] or 0)) for r in kept], dtype=np.int32)
+    except (ValueError, OverflowError):
+        raise DataError(f"{path}: a rating is not a number") from None
+    return SudokuRecords(questions, answers, ratings, kept[0][3] or path.stem)
 
 
 def read_sudoku_source(key: str) -> SudokuRecords:
@@ -119,6 +205,17 @@ def read_sudoku_source(key: str) -> SudokuRecords:
     if key not in SUDOKU_FILES:
         raise DataError(f"unknown sudoku collection '{key}'", hint=f"one of: {', '.join(SUDOKU_FILES)}")
     return _read_sudoku_cached(str(source_path("sudoku", SUDOKU_FILES[key])))
+
+
+def sudoku_extreme_csv(split: str) -> Path:
+    """train.csv or test.csv of the hub dataset sapientinc/sudoku-extreme."""
+    return source_path("sudoku-extreme", f"{split}.csv")
+
+
+def maze_hard_csv_folder() -> Path:
+    """The folder holding train.csv and test.csv of sapientinc/maze-30x30-hard-1k."""
+    source_path("maze-30x30-hard", "train.csv")
+    return source_path("maze-30x30-hard", "test.csv").parent
 
 
 @functools.lru_cache(maxsize=8)
@@ -178,9 +275,9 @@ class ArcTaskFile:
     path: Path
 
 
-ARC_COLLECTIONS = {
-    "arc1": (("arc", "agi1", "training"), ("arc", "agi1", "evaluation"), ("arc", "conceptarc", "corpus")),
-    "arc2": (("arc", "agi2", "training"), ("arc", "agi2", "evaluation")),
+ARC_COLLECTIONS = {      # (origin, folder) in build order
+    "arc1": (("arc-agi-1", "training"), ("arc-agi-1", "evaluation"), ("conceptarc", "corpus")),
+    "arc2": (("arc-agi-2", "training"), ("arc-agi-2", "evaluation")),
 }
 
 
@@ -189,8 +286,8 @@ def arc_task_files(collection: str) -> list[ArcTaskFile]:
     if collection not in ARC_COLLECTIONS:
         raise DataError(f"unknown ARC collection '{collection}'", hint=f"one of: {', '.join(ARC_COLLECTIONS)}")
     files = []
-    for parts in ARC_COLLECTIONS[collection]:
-        folder = source_path(*parts)
+    for origin, subset in ARC_COLLECTIONS[collection]:
+        folder = source_path(origin, subset)
         files += [ArcTaskFile(p.stem, p.parent.name, p) for p in sorted(folder.rglob("*.json"))]
     names = [f.name for f in files]
     if len(set(names)) != len(names):

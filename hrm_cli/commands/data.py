@@ -25,9 +25,9 @@ def _progress_callback(printer: Printer) -> Iterator[Any]:
     if not printer.show_progress:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), _count_column(), TimeElapsedColumn())
     with Progress(*columns, console=printer.err, transient=True) as bars:
         tasks: dict[str, Any] = {}
 
@@ -37,6 +37,27 @@ def _progress_callback(printer: Printer) -> Iterator[Any]:
             bars.update(tasks[stage], completed=done, total=total)
 
         yield update
+
+
+def _count_column() -> Any:
+    """Done/total: bytes (with speed) for download stages, items for the others."""
+    from rich.progress import DownloadColumn, MofNCompleteColumn, ProgressColumn, TransferSpeedColumn
+    from rich.table import Column
+    from rich.text import Text
+
+    from hrm.data.download import DOWNLOAD_STAGE
+
+    class CountColumn(ProgressColumn):
+        def __init__(self) -> None:
+            super().__init__(table_column=Column(no_wrap=True))
+            self.items, self.size, self.speed = MofNCompleteColumn(), DownloadColumn(), TransferSpeedColumn()
+
+        def render(self, task: Any) -> Text:
+            if not task.description.startswith(DOWNLOAD_STAGE):
+                return self.items.render(task)
+            return Text.assemble(self.size.render(task), " ", self.speed.render(task))
+
+    return CountColumn()
 
 
 @data_app.command("list")
@@ -79,8 +100,13 @@ def build_command(
     from_json: Path = typer.Option(None, "--from-json",
                                    help="arc-tasks: a folder (or file) of ARC task JSON to train on."),
     canvas: int = typer.Option(None, "--canvas", help="ARC: canvas side, 30 by default (smaller is faster)."),
+    source: Path = typer.Option(None, "--source", help="Read the raw collections from this local copy "
+                                "(default: $HRM_SOURCE_DATA, else download them into $HRM_CACHE or ~/.cache/hrm)."),
 ) -> None:
-    """Build a dataset (deterministic: same options, same content hash). Ctrl-C leaves nothing behind."""
+    """Build a dataset (deterministic: same options, same content hash). Ctrl-C leaves nothing behind.
+
+    The raw collections it needs are downloaded from their public origins on first use (pinned by
+    commit and SHA-256, resumable) unless --source or $HRM_SOURCE_DATA names a local copy."""
     from hrm.data.build import BuildOptions, build_dataset, get_spec
     from hrm.data.format import read_metadata
 
@@ -88,7 +114,8 @@ def build_command(
     options = BuildOptions(seed=seed, num_aug=num_aug, workers=workers or os.cpu_count() or 1, limit=limit,
                            dihedral=dihedral, generated=generated,
                            from_csv=str(from_csv) if from_csv else None,
-                           from_json=str(from_json) if from_json else None, canvas=canvas)
+                           from_json=str(from_json) if from_json else None, canvas=canvas,
+                           source=str(source) if source else None)
     printer = get_printer()
     started = time.perf_counter()
     with _progress_callback(printer) as progress:
