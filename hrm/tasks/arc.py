@@ -253,6 +253,9 @@ class ArcTask(TaskDefaults):
     image_priority = 1
     uses_verifier = False   # the only check is the answer key, which must not pick the answer
     submissions = 2         # the ARC Prize rule: two answers per test input, solved when either is right
+    puzzle_noun = "ARC task"
+    untrained_hint = ("Train on the task's demonstrations first: hrm data build arc-tasks --from-json TASK.json "
+                      "--canvas 8, then hrm train --task arc --data data/arc-tasks")
     # Each task has its own puzzle-embedding rows: longer runs, a stronger embedding learning rate.
     train_recipes = {
         "paper": {"data": "arc1", "epochs": 100000, "eval_interval": 10000, "weight_decay": 0.1,

@@ -91,6 +91,8 @@ class Task(Protocol):
     uses_verifier: bool    # False: its check is an answer key, which must not choose among answers (ARC)
     submissions: int       # answers submitted per puzzle (ARC's two; solved when either is right)
     train_recipes: Mapping[str, Mapping[str, Any]]  # recipe (paper, trm, cpu) -> TrainConfig fields for it
+    puzzle_noun: str       # "sudoku", "ARC task": what one puzzle is called in messages
+    untrained_hint: str    # what to do when the model has no puzzle-table row for a puzzle (named views)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         """Parse one or many puzzles; raise PuzzleParseError with line/column on bad input."""
@@ -186,6 +188,11 @@ class TaskDefaults:
     uses_verifier = True
     submissions = 1
     train_recipes: Mapping[str, Mapping[str, Any]] = {}
+    untrained_hint = ""
+
+    @property
+    def puzzle_noun(self) -> str:
+        return getattr(self, "name", "puzzle")
 
     def window(self, puzzle: Puzzle | None) -> Window:
         return FULL_WINDOW

@@ -84,6 +84,7 @@ def eval_command(
     from hrm.checkpoint import load_model
     from hrm.data.format import PuzzleDataset
     from hrm.errors import DataError
+    from hrm.tasks import get_task
     from hrm.train import distributed as D
     from hrm.train.evaluate import evaluate
 
@@ -101,18 +102,19 @@ def eval_command(
         if meta.num_puzzle_identifiers > c.num_puzzle_identifiers:
             raise DataError(f"{root} has {meta.num_puzzle_identifiers:,} puzzle identifiers but the model's "
                             f"table has {c.num_puzzle_identifiers:,} rows", hint="evaluate on the training dataset")
+        views_vote = not get_task(c.task).uses_verifier   # ARC: augmented views, each its own puzzle row, vote
         trained_on = metadata.get("dataset_hash")
-        if c.task == "arc" and trained_on and env.is_main:
+        if views_vote and trained_on and env.is_main:
             train_hash = PuzzleDataset.load(root, "train").content_hash if (root / "train").is_dir() else None
             if train_hash and train_hash != trained_on:
-                printer.info("[yellow]warning:[/] this ARC dataset is not the one the model was trained on, "
+                printer.info(f"[yellow]warning:[/] this {c.task} dataset is not the one the model was trained on, "
                              "so its puzzle embeddings do not match the identifiers")
         total = min(limit or dataset.num_examples, dataset.num_examples)
         if env.is_main:
             printer.info(f"evaluating {path} on {root}/{split}: {total:,} examples, "
                          f"{segments or c.halt_max_steps} segments, {env.device}")
         result = _run(evaluate, model, dataset, batch_size * env.world_size, limit, env, segments,
-                      arc=c.task == "arc", show=env.is_main and printer.show_progress, total=total)
+                      arc=views_vote, show=env.is_main and printer.show_progress, total=total)
     finally:
         D.cleanup()
     if not env.is_main:

@@ -15,8 +15,6 @@ from hrm_cli import exit_codes
 from hrm_cli.output import WEIGHTS_HELP, get_printer, visible
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from hrm.solver import Solution
     from hrm.tasks.base import Puzzle, Task
     from hrm.weights import LoadedModel
@@ -26,25 +24,14 @@ SCHEMA_VERSION = 1
 SHOWN_VIOLATIONS = 8        # broken rules printed per unsolved answer; the rest are counted
 
 
-def _text_form(task: Task, grid: np.ndarray, puzzle: Puzzle) -> str | list[list[int]]:
-    """The answer in the same text form the task parses (Sudoku 81 chars, Maze lines, ARC rows)."""
-    import numpy as np
-
-    if task.name == "sudoku":
-        return "".join(str(int(v)) if v else "." for v in np.asarray(grid).reshape(-1))
-    if task.name == "maze":
-        return task.format(grid, puzzle)
-    return np.asarray(grid).astype(int).tolist()
-
-
 def _record(task: Task, solution: Solution, loaded: LoadedModel | None) -> dict:
     puzzle = solution.puzzle
     record = {
         "schema_version": SCHEMA_VERSION,
         "task": task.name,
         "name": puzzle.name,
-        "input": _text_form(task, puzzle.grid, puzzle),
-        "answer": None if solution.rejected else _text_form(task, solution.answer, puzzle),
+        "input": task.text_form(puzzle.grid, puzzle),
+        "answer": None if solution.rejected else task.text_form(solution.answer, puzzle),
         "verified": bool(solution.verdict.ok),
         "checkable": bool(solution.verdict.checkable),
         "status": solution.status,
@@ -58,15 +45,14 @@ def _record(task: Task, solution: Solution, loaded: LoadedModel | None) -> dict:
         "winning_attempt": solution.winner if solution.attempts else None,
         "weights": str(loaded.path) if loaded is not None else None,
     }
-    if task.name == "arc":
-        record["candidates"] = [_text_form(task, c, puzzle) for c in solution.candidates[:2]]
+    if task.submissions > 1:
+        record["candidates"] = [task.text_form(c, puzzle) for c in solution.candidates[:task.submissions]]
         record["submission"] = solution.submission   # which candidate `answer` is (ARC scores both)
     return record
 
 
 def _print_solution(task: Task, solution: Solution, index: int, total: int) -> None:
-
-    from hrm_cli.boards import arc_demos, arc_submissions, side_by_side
+    from hrm_cli.boards import demonstrations, side_by_side, submissions
 
     printer = get_printer()
     status = solution.status
@@ -74,16 +60,19 @@ def _print_solution(task: Task, solution: Solution, index: int, total: int) -> N
              "unverified": "answer (no known output)", "rejected": "rejected"}[status]
     if total > 1:
         printer.result(Text(f"# {visible(solution.puzzle.name or index + 1)}", style="bold"))
-    if task.name == "arc" and printer.verbose:
-        printer.result(arc_demos(solution.puzzle))
+    demos = demonstrations(task, solution.puzzle) if printer.verbose else None
+    if demos is not None:
+        printer.result(demos)
     two_submitted = solution.submission is not None and len(solution.candidates) > 1   # ARC's pass@2
     if two_submitted:
-        printer.result(arc_submissions(solution.puzzle, solution.candidates[:2], solution.submission, status))
+        printer.result(submissions(task, solution.puzzle, solution.candidates[:task.submissions],
+                                   solution.submission, status))
     else:
-        printer.result(side_by_side(task.name, solution.puzzle, solution.answer, title))
+        printer.result(side_by_side(task, solution.puzzle, solution.answer, title))
     line = Text()
     if status == "solved" and two_submitted:
-        line.append(f"✓ solved: submitted answer {solution.submission + 1} of 2 matches the known output",
+        line.append(f"✓ solved: submitted answer {solution.submission + 1} of {task.submissions} matches the known "
+                    "output",
                     style="bold green")
     elif status == "solved":
         line.append("✓ solved and verified", style="bold green")
@@ -138,7 +127,7 @@ def _save_pngs(task: Task, solutions: list[Solution], png: Path) -> None:
 
     for i, s in enumerate(solutions):
         path = png if len(solutions) == 1 else png.with_name(f"{png.stem}-{i + 1}{png.suffix or '.png'}")
-        save_png(task.name, s.puzzle, s.answer, path)
+        save_png(task, s.puzzle, s.answer, path)
         get_printer().info(f"wrote {path}")
 
 
@@ -149,10 +138,10 @@ def _read_only(task: Task, puzzles: list[Puzzle], as_json: bool) -> None:
     for p in puzzles:
         if as_json:
             printer.json_line(json.dumps({"schema_version": SCHEMA_VERSION, "task": task.name, "name": p.name,
-                                          "input": _text_form(task, p.grid, p), **_read_notes(p)}))
+                                          "input": task.text_form(p.grid, p), **_read_notes(task, p)}))
         else:
-            printer.result(board(task.name, p.grid, p))
-            printer.result(task.format(p.grid, p) if task.name != "arc" else "")
+            printer.result(board(task, p.grid, p))
+            printer.result(task.format(p.grid, p))
 
 
 def _show_read(task: Task, puzzles: list[Puzzle]) -> None:
@@ -161,8 +150,8 @@ def _show_read(task: Task, puzzles: list[Puzzle]) -> None:
     printer = get_printer()
     for p in puzzles:
         printer.info(Text(f"read from {visible(p.name)}:"))
-        printer.info(board(task.name, p.grid, p))
-        notes = _read_notes(p)
+        printer.info(board(task, p.grid, p))
+        notes = _read_notes(task, p)
         checks = [f"{_cells_text(notes[key])} ({why})" for key, why in
                   (("unsure_cells", "read unsure"), ("clashing_cells", "breaking a rule")) if notes.get(key)]
         if checks:
@@ -170,17 +159,16 @@ def _show_read(task: Task, puzzles: list[Puzzle]) -> None:
                          "text file and solve that if they are wrong")
 
 
-def _read_notes(p: Puzzle) -> dict:
-    """Per-cell confidence of a Sudoku read from a picture, and the cells to check (row, column from 1)."""
+def _read_notes(task: Task, p: Puzzle) -> dict:
+    """Per-cell confidence of a puzzle read from a picture (a Sudoku photo), and the cells to check (row,
+    column from 1)."""
     conf = p.extra.get("read_confidence")
     if conf is None:
         return {}
     import numpy as np
 
-    from hrm.imaging.read import clash_mask
-
     unsure = [[r + 1, c + 1] for r, c in p.extra.get("read_unsure", [])]
-    clashing = [[int(r) + 1, int(c) + 1] for r, c in np.argwhere(clash_mask(p.grid))]
+    clashing = [[int(r) + 1, int(c) + 1] for r, c in np.argwhere(task.rule_breaks(p, p.grid))]
     return {"read_confidence": np.round(np.asarray(conf, float), 3).tolist(), "unsure_cells": unsure,
             "clashing_cells": clashing}
 
@@ -229,8 +217,7 @@ def solve(
     printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "
                   f"on {loaded.device}, {chosen} engine")
 
-    if puzzle_task.name == "arc":
-        _warn_untrained_arc_tasks(loaded, puzzles)
+    _warn_untrained_tasks(loaded, puzzle_task, puzzles)
     started = time.perf_counter()
     solutions = _solve_with_progress(solve_puzzles, loaded, puzzle_task, puzzles, max_segments=max_segments,
                                      adaptive=adaptive, attempts=attempts, noise=noise, batch_size=batch_size)
@@ -238,13 +225,12 @@ def solve(
 
     for i, s in enumerate(solutions):
         if as_json:
-            printer.json_line(json.dumps({**_record(puzzle_task, s, loaded), **_read_notes(s.puzzle)}))
+            printer.json_line(json.dumps({**_record(puzzle_task, s, loaded), **_read_notes(puzzle_task, s.puzzle)}))
         elif len(solutions) <= 5 or printer.verbose:
             _print_solution(puzzle_task, s, i, len(solutions))
     if not as_json and len(solutions) > 5 and not printer.verbose:
         for s in solutions:
-            answer = _text_form(puzzle_task, s.answer, s.puzzle) if puzzle_task.name == "sudoku" else ""
-            printer.result(Text(f"{s.status:<10} {visible(s.puzzle.name)}  {answer}"))
+            printer.result(Text(f"{s.status:<10} {visible(s.puzzle.name)}  {_inline(puzzle_task, s)}"))
     if len(solutions) > 1:
         printer.info(_summary(solutions, elapsed))
     if png is not None:
@@ -252,14 +238,21 @@ def solve(
     raise typer.Exit(_exit_code(solutions))
 
 
-def _warn_untrained_arc_tasks(loaded: LoadedModel, puzzles: list[Puzzle]) -> None:
-    """An ARC model knows a task through its puzzle-embedding rows, learnt in training; say so when it has none."""
-    unknown = sorted({p.extra.get("task_id", "") for p in puzzles} - set(loaded.identifiers))
+def _inline(task: Task, solution: Solution) -> str:
+    """The answer's text form when it fits on the summary line (a Sudoku's 81 characters), else nothing."""
+    form = task.text_form(solution.answer, solution.puzzle)
+    return form if isinstance(form, str) and "\n" not in form else ""
+
+
+def _warn_untrained_tasks(loaded: LoadedModel, task: Task, puzzles: list[Puzzle]) -> None:
+    """A model that knows each puzzle through its own puzzle-embedding rows (ARC), learnt in training,
+    answers a puzzle it has no row for with a guess: say so."""
+    named = {task.view_name(p, None) for p in puzzles} - {None}
+    unknown = sorted(named - set(loaded.identifiers))
     if unknown:
         names = ", ".join(unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
-        get_printer().warn(f"{loaded.path.name} was not trained on ARC task {names}: its answer is a guess. "
-                           "Train on the task's demonstrations first: hrm data build arc-tasks --from-json "
-                           "TASK.json --canvas 8, then hrm train --task arc --data data/arc-tasks")
+        get_printer().warn(f"{loaded.path.name} was not trained on {task.puzzle_noun} {names}: its answer is a "
+                           f"guess. {task.untrained_hint}")
 
 
 def _solve_with_progress(solve_puzzles: Callable[..., list[Solution]], loaded: LoadedModel, task: Task,
