@@ -327,3 +327,24 @@ def test_the_sudoku_pins_match_the_mirror_and_solving_gives_its_answers(shared_d
     mirror = sources.read_sudoku_csv(shared_data / "sudoku" / "puzzles6_forum_hardest_1106.csv.xz", limit=60)
     assert questions == mirror.question_strings()
     assert [origins.solve_line(q)[0] for q in questions] == ["".join(map(str, a.reshape(-1))) for a in mirror.answers]
+
+
+def test_an_archive_put_in_the_cache_by_hand_is_used_offline(hub, downloading, monkeypatch, tmp_path) -> None:
+    """What the offline message says to do: download the archive elsewhere and put it where it names."""
+    serve_mini_arc(hub, monkeypatch)
+    for name, repo in (("arc-agi-1", "fchollet/ARC-AGI"), ("conceptarc", "victorvikram/ConceptARC")):
+        commit = origins.ORIGINS[name].commit
+        (downloading / name).mkdir(parents=True)
+        (downloading / name / f"{commit}.tar.gz").write_bytes(hub.github[f"/{repo}/archive/{commit}.tar.gz"])
+    monkeypatch.setenv("HRM_GITHUB_ENDPOINT", closed_port_url())
+    out = build_dataset("arc1", tmp_path / "arc1", BuildOptions(num_aug=0, canvas=8))
+    assert PuzzleDataset.load(out, "train").num_groups == 4
+
+
+def test_source_option_reads_a_local_copy_before_the_environment(shared_data, capsys, monkeypatch, tmp_path) -> None:
+    out = tmp_path / "forum"
+    result = run_cli(capsys, monkeypatch, "data", "build", "sudoku-forum1106", "--out", str(out),
+                     "--source", str(shared_data), env={"HRM_SOURCE_DATA": str(tmp_path / "absent")})
+    assert result.code == 0, result.err
+    assert PuzzleDataset.load(out, "test").num_examples == 244
+    assert "source" not in PuzzleDataset.load(out, "test").metadata.build_args
