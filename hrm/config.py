@@ -37,7 +37,7 @@ CONFIG_RANGES: dict[str, tuple[float, float]] = {
     "expansion": (0.01, 64.0), "H_layers": (0, 32), "L_layers": (1, 32), "H_cycles": (1, 32), "L_cycles": (1, 32),
     "halt_max_steps": (1, 256), "halt_min_steps": (1, 256), "halt_exploration_prob": (0.0, 1.0),
     "rms_norm_eps": (0.0, 1.0),
-    "rope_theta": (1.0, 1e9),
+    "rope_theta": (1.0, 1e9), "attention_window": (0, 255),
 }
 
 
@@ -68,6 +68,8 @@ class ModelConfig:
     loss_type: str = "stablemax"        # stablemax | softmax
     act_continue: bool = True           # HRM's Q-continue head and bootstrapped target; TRM drops it
     attention_backend: str = "auto"     # auto | sdpa | flash
+    attention_window: int = 0           # 0: full attention (the papers); K (odd): each grid cell sees its K x K square
+    window_levels: str = "both"         # which updates the window applies to: both, or L only (H attends globally)
 
     def __post_init__(self) -> None:
         self._check_types_and_ranges()
@@ -80,6 +82,7 @@ class ModelConfig:
             (self.attention_backend in ("auto", "sdpa", "flash"), "attention_backend must be auto, sdpa or flash"),
             (self.halt_max_steps >= 1, "halt_max_steps must be at least 1"),
             (self.H_cycles >= 1 and self.L_cycles >= 1, "H_cycles and L_cycles must be at least 1"),
+            *self._window_checks(),
         ]
         for ok, message in checks:
             if not ok:
@@ -98,6 +101,16 @@ class ModelConfig:
             low, high = CONFIG_RANGES.get(f.name, (None, None))
             if low is not None and not (low <= value <= high):   # NaN fails this too
                 raise HRMError(f"invalid model config: {f.name} = {value!r:.40} is outside {low}..{high}")
+
+    def _window_checks(self) -> list[tuple[bool, str]]:
+        if self.attention_window == 0:
+            return [(self.window_levels in ("both", "L"), "window_levels must be both or L")]
+        return [
+            (self.attention_window % 2 == 1, "attention_window must be 0 or odd (a square centred on the cell)"),
+            (self.mixer == "attention", "attention_window needs mixer=attention"),
+            (math.isqrt(self.seq_len) ** 2 == self.seq_len, "attention_window needs a square grid (seq_len n*n)"),
+            (self.window_levels in ("both", "L"), "window_levels must be both or L"),
+        ]
 
     @property
     def prefix_len(self) -> int:

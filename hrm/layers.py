@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from hrm.config import swiglu_width
+from hrm.grid_window import GridWindow
 from hrm.kernels import attention
+from hrm.local_attention import local_attention
 
 _TRUNC_STD_CORRECTION = 0.87962566103423978  # std of a standard normal truncated at +-2
 
@@ -102,14 +104,15 @@ class Attention(nn.Module):
         self.qkv_proj = CastedLinear(hidden, 3 * hidden)
         self.o_proj = CastedLinear(hidden, hidden)
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
+                window: GridWindow | None = None) -> torch.Tensor:
         batch, seq, _ = x.shape
         qkv = self.qkv_proj(x).view(batch, seq, 3, self.num_heads, self.head_dim)
         qk, v = qkv[:, :, :2], qkv[:, :, 2]
         if rope is not None:
             qk = apply_rope(qk, *rope)  # q and k rotated in one pass
         q, k = qk.unbind(dim=2)  # each [B, S, H, D]
-        out = attention(q, k, v, self.backend)
+        out = local_attention(q, k, v, window) if window is not None else attention(q, k, v, self.backend)
         return self.o_proj(out.reshape(batch, seq, -1))
 
 
@@ -141,9 +144,10 @@ class Block(nn.Module):
             self.mlp_t = SwiGLU(seq_len, expansion)
         self.mlp = SwiGLU(hidden, expansion)
 
-    def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
+                window: GridWindow | None = None) -> torch.Tensor:
         if self.mixer == "attention":
-            h = rms_norm(h + self.self_attn(h, rope), self.eps)
+            h = rms_norm(h + self.self_attn(h, rope, window), self.eps)
         else:
             ht = h.transpose(1, 2)  # [B, D, S]: mix along the sequence
             h = rms_norm(ht + self.mlp_t(ht), self.eps).transpose(1, 2)
@@ -158,8 +162,8 @@ class ReasoningModule(nn.Module):
         self.layers = nn.ModuleList(blocks)
 
     def forward(self, state: torch.Tensor, injection: torch.Tensor,
-                rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+                rope: tuple[torch.Tensor, torch.Tensor] | None, window: GridWindow | None = None) -> torch.Tensor:
         h = state + injection
         for layer in self.layers:
-            h = layer(h, rope)
+            h = layer(h, rope, window)
         return h

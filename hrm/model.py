@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hrm.config import ModelConfig
+from hrm.grid_window import grid_window
 from hrm.layers import Block, CastedEmbedding, CastedLinear, ReasoningModule, RotaryEmbedding, trunc_normal_
 
 Batch = dict[str, torch.Tensor]   # inputs [B, S] int, labels [B, S] int64 (-100 ignored), puzzle_identifiers [B]
@@ -73,6 +74,9 @@ class HRM(nn.Module):
             self.embed_pos = CastedEmbedding(c.full_seq_len, c.hidden_size, init_std=embed_std)
         if c.pos_encodings == "rope":
             self.rotary = RotaryEmbedding(c.head_dim, c.full_seq_len, c.rope_theta)
+        # attention_window: the L updates attend locally; the H updates too unless window_levels is "L"
+        self.L_window = grid_window(c.seq_len, c.prefix_len, c.attention_window)
+        self.H_window = self.L_window if c.window_levels == "both" else None
 
         def module(num_layers: int) -> ReasoningModule:
             return ReasoningModule([Block(c.hidden_size, c.num_heads, c.expansion, c.rms_norm_eps, c.mixer,
@@ -126,7 +130,7 @@ class HRM(nn.Module):
         return self.H_init.to(dtype).expand(shape).clone(), self.L_init.to(dtype).expand(shape).clone()
 
     def _L(self, z_L: torch.Tensor, injection: torch.Tensor, rope: Rope, trace: list | None) -> torch.Tensor:
-        new = self.L_level(z_L, injection, rope)
+        new = self.L_level(z_L, injection, rope, self.L_window)
         if trace is not None:  # relative change of the low-level state per call (hierarchical convergence)
             with torch.no_grad():
                 delta = (new - z_L).float().flatten(1).norm(dim=1) / z_L.float().flatten(1).norm(dim=1).clamp_min(1e-6)
@@ -142,17 +146,17 @@ class HRM(nn.Module):
                     if not (h_step == N - 1 and l_step == T - 1):
                         z_L = self._L(z_L, z_H + x, rope, trace)
                 if h_step != N - 1:
-                    z_H = self.H_level(z_H, z_L, rope)
+                    z_H = self.H_level(z_H, z_L, rope, self.H_window)
         # one-step gradient: only the final L and H calls are recorded by autograd
         z_L = self._L(z_L, z_H + x, rope, trace)
-        z_H = self.H_level(z_H, z_L, rope)
+        z_H = self.H_level(z_H, z_L, rope, self.H_window)
         return z_H, z_L
 
     def _trm_recursion(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,
                        trace: list | None) -> State:
         for _ in range(self.config.L_cycles):      # n latent updates: z <- f(z + y + x)
             z_L = self._L(z_L, z_H + x, rope, trace)
-        z_H = self.L_level(z_H, z_L, rope)         # answer update: y <- f(y + z)
+        z_H = self.L_level(z_H, z_L, rope, self.H_window)  # answer update: y <- f(y + z)
         return z_H, z_L
 
     def _trm_cycles(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hrm.config import ModelConfig, swiglu_width
+from hrm.grid_window import grid_window, window_mask
 from hrm.safetensors_file import read_header, read_safetensors, read_tensors
 
 __all__ = ["NumpyHRM", "expected_shapes", "model_size", "read_safetensors"]
@@ -81,15 +82,15 @@ class _Block:
         self.gate_up = weights[f"{prefix}.mlp.gate_up_proj.weight"].T.copy()
         self.down = weights[f"{prefix}.mlp.down_proj.weight"].T.copy()
 
-    def __call__(self, h: np.ndarray, rope: Rope) -> np.ndarray:
+    def __call__(self, h: np.ndarray, rope: Rope, mask: np.ndarray | None) -> np.ndarray:
         if self.mixer == "attention":
-            h = rms_norm(h + self._attention(h, rope), self.eps)
+            h = rms_norm(h + self._attention(h, rope, mask), self.eps)
         else:
             ht = h.transpose(0, 2, 1)
             h = rms_norm(ht + _swiglu(ht, self.mix_gate_up, self.mix_down), self.eps).transpose(0, 2, 1)
         return rms_norm(h + _swiglu(h, self.gate_up, self.down), self.eps)
 
-    def _attention(self, x: np.ndarray, rope: Rope) -> np.ndarray:
+    def _attention(self, x: np.ndarray, rope: Rope, mask: np.ndarray | None) -> np.ndarray:
         batch, seq, hidden = x.shape
         head_dim = hidden // self.heads
         qkv = (x @ self.qkv).reshape(batch, seq, 3, self.heads, head_dim)
@@ -97,7 +98,10 @@ class _Block:
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         q, k, v = (t.transpose(0, 2, 1, 3) for t in (q, k, v))           # [B, H, S, D]
-        weights = softmax((q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(head_dim)))
+        scores = (q @ k.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(head_dim))
+        if mask is not None:   # attention_window: keys outside the query's square are not seen
+            scores = np.where(mask, scores, np.float32(-np.inf))
+        weights = softmax(scores)
         out = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, seq, hidden)
         return out @ self.o
 
@@ -111,10 +115,11 @@ class _ReasoningModule:
     def __init__(self, blocks: list[_Block]) -> None:
         self.blocks = blocks
 
-    def __call__(self, state: np.ndarray, injection: np.ndarray, rope: Rope) -> np.ndarray:
+    def __call__(self, state: np.ndarray, injection: np.ndarray, rope: Rope,
+                 mask: np.ndarray | None) -> np.ndarray:
         h = state + injection
         for block in self.blocks:
-            h = block(h, rope)
+            h = block(h, rope, mask)
         return h
 
 
@@ -186,6 +191,9 @@ class NumpyHRM:
         self.puzzle_table = tensors.get("puzzle_emb.weights")
         self.embed_pos = tensors.get("embed_pos.weight")
         self.rope = rope_tables(c.head_dim, c.full_seq_len, c.rope_theta) if c.pos_encodings == "rope" else None
+        window = grid_window(c.seq_len, c.prefix_len, c.attention_window)
+        self.L_mask = window_mask(window) if window is not None else None
+        self.H_mask = self.L_mask if c.window_levels == "both" else None
         self.L_level = self._module("L_level", c.L_layers, tensors)
         self.H_level = self._module("H_level", c.H_layers, tensors) if c.arch == "hrm" else None
         self.lm_head = tensors["lm_head.weight"].T.copy()
@@ -229,7 +237,7 @@ class NumpyHRM:
         return np.broadcast_to(self.H_init, shape).copy(), np.broadcast_to(self.L_init, shape).copy()
 
     def _L(self, z_L: np.ndarray, injection: np.ndarray, trace: list | None) -> np.ndarray:
-        new = self.L_level(z_L, injection, self.rope)
+        new = self.L_level(z_L, injection, self.rope, self.L_mask)
         if trace is not None:
             flat_new, flat_old = new.reshape(len(new), -1), z_L.reshape(len(z_L), -1)
             change = np.linalg.norm(flat_new - flat_old, axis=1)
@@ -244,7 +252,7 @@ class NumpyHRM:
         for _ in range(self.config.H_cycles):
             for _ in range(self.config.L_cycles):
                 z_L = self._L(z_L, z_H + x, trace)
-            z_H = high(z_H, z_L, self.rope)
+            z_H = high(z_H, z_L, self.rope, self.H_mask)
         return z_H, z_L
 
     def segment(self, z_H: np.ndarray, z_L: np.ndarray, inputs: np.ndarray, puzzle_ids: np.ndarray,

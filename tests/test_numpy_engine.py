@@ -31,6 +31,9 @@ CASES = {
     "hrm learned positions, two layers": ("hrm-sudoku-tiny", {"pos_encodings": "learned", "L_layers": 2}),
     "trm, no continue head": ("trm-sudoku-tiny", {}),
     "arc puzzle prefix": ("hrm-arc-tiny", {"num_puzzle_identifiers": 5, "seq_len": 64}),
+    "hrm 3x3 attention window": ("hrm-sudoku-tiny", {"attention_window": 3}),
+    "trm window on L only, prefix of 4": ("trm-sudoku-att-tiny", {"attention_window": 5, "window_levels": "L",
+                                                                  "puzzle_emb_len": 4, "H_cycles": 1, "L_cycles": 2}),
 }
 
 

@@ -1,0 +1,122 @@
+"""The attention window: the tiled kernel equals full attention under the window mask (values and
+gradients), a cell never sees past its square, and a window that covers the grid is the full model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hrm.config import get_preset
+from hrm.errors import HRMError
+from hrm.grid_window import GridWindow, grid_window, window_mask
+from hrm.local_attention import local_attention
+from hrm.model import HRM
+
+
+def _qkv(geometry: GridWindow, batch: int = 2, heads: int = 2, dim: int = 4) -> list[torch.Tensor]:
+    tokens = geometry.prefix + geometry.side * geometry.side
+    return [torch.randn(batch, tokens, heads, dim, dtype=torch.float64, requires_grad=True) for _ in range(3)]
+
+
+def _masked_reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, geometry: GridWindow) -> torch.Tensor:
+    mask = torch.from_numpy(window_mask(geometry))
+    out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask)
+    return out.transpose(1, 2)
+
+
+@st.composite
+def geometries(draw: st.DrawFn) -> GridWindow:
+    side = draw(st.integers(2, 11))
+    window = draw(st.sampled_from([w for w in range(1, 2 * side, 2)]))
+    return GridWindow(side, draw(st.integers(0, 3)), window, tile=draw(st.integers(0, side)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(geometry=geometries(), seed=st.integers(0, 2**16))
+def test_tiled_kernel_equals_masked_full_attention(geometry: GridWindow, seed: int) -> None:
+    torch.manual_seed(seed)
+    q, k, v = _qkv(geometry)
+    tiled = local_attention(q, k, v, geometry)
+    reference = _masked_reference(q, k, v, geometry)
+    torch.testing.assert_close(tiled, reference, rtol=1e-9, atol=1e-9)
+    weights = torch.randn_like(tiled)
+    tiled_grads = torch.autograd.grad((tiled * weights).sum(), (q, k, v))
+    reference_grads = torch.autograd.grad((reference * weights).sum(), (q, k, v))
+    for got, want in zip(tiled_grads, reference_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_a_cell_never_sees_past_its_square() -> None:
+    geometry = GridWindow(side=8, prefix=2, window=3)
+    q, k, v = (x.detach() for x in _qkv(geometry))
+    before = local_attention(q, k, v, geometry)
+    far = geometry.prefix + 7 * 8 + 7              # cell (7, 7); cell (0, 0) sees rows and columns 0..1 only
+    k[:, far], v[:, far] = 100.0, -100.0
+    after = local_attention(q, k, v, geometry)
+    corner, near = geometry.prefix, geometry.prefix + 6 * 8 + 6
+    assert torch.equal(before[:, corner], after[:, corner])
+    assert not torch.allclose(before[:, near], after[:, near])       # (6, 6) sees (7, 7)
+    assert not torch.allclose(before[:, 0], after[:, 0])             # the prefix sees every cell
+
+
+def test_every_cell_sees_the_prefix() -> None:
+    geometry = GridWindow(side=6, prefix=1, window=1)
+    q, k, v = (x.detach() for x in _qkv(geometry))
+    before = local_attention(q, k, v, geometry)
+    v[:, 0] += 1.0
+    after = local_attention(q, k, v, geometry)
+    assert not torch.isclose(before[:, 1:], after[:, 1:]).all(dim=-1).any()
+
+
+def test_a_window_that_covers_the_grid_is_the_full_model() -> None:
+    config = get_preset("hrm-sudoku-tiny")
+    assert grid_window(config.seq_len, config.prefix_len, 17) is None       # radius 8 reaches across 9 cells
+    assert grid_window(config.seq_len, config.prefix_len, 15) is not None
+    torch.manual_seed(0)
+    full = HRM(config).eval()
+    torch.manual_seed(0)
+    covering = HRM(config.with_overrides(attention_window=17)).eval()
+    batch = {"inputs": torch.randint(0, 11, (2, 81)), "puzzle_identifiers": torch.zeros(2, dtype=torch.long)}
+    with torch.no_grad():
+        got = covering.segment(*covering.initial_state(2), batch)[2]
+        want = full.segment(*full.initial_state(2), batch)[2]
+    assert torch.equal(got, want)
+
+
+def test_the_window_adds_no_parameters_and_changes_the_answer() -> None:
+    config = get_preset("hrm-maze-tiny").with_overrides(seq_len=100)
+    torch.manual_seed(0)
+    full = HRM(config).eval()
+    torch.manual_seed(0)
+    local = HRM(config.with_overrides(attention_window=5)).eval()
+    assert local.num_parameters() == full.num_parameters()
+    batch = {"inputs": torch.randint(0, 6, (2, 100)), "puzzle_identifiers": torch.zeros(2, dtype=torch.long)}
+    with torch.no_grad():
+        assert not torch.allclose(local.segment(*local.initial_state(2), batch)[2],
+                                  full.segment(*full.initial_state(2), batch)[2])
+
+
+def test_training_through_the_window_reaches_every_weight() -> None:
+    config = get_preset("trm-maze-tiny").with_overrides(seq_len=64, attention_window=3, window_levels="L")
+    model = HRM(config).train()
+    batch = {"inputs": torch.randint(0, 6, (2, 64)), "puzzle_identifiers": torch.zeros(2, dtype=torch.long)}
+    logits = model.segment(*model.initial_state(2), batch)[2]
+    logits.square().mean().backward()
+    attention = model.L_level.layers[0].self_attn
+    assert attention.qkv_proj.weight.grad.abs().sum() > 0
+    assert torch.isfinite(attention.qkv_proj.weight.grad).all()
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"attention_window": 4}, "odd"),
+    ({"attention_window": 3, "mixer": "mlp", "pos_encodings": "none"}, "mixer=attention"),
+    ({"attention_window": 3, "seq_len": 80}, "square grid"),
+    ({"attention_window": 3, "window_levels": "H"}, "both or L"),
+    ({"attention_window": -1}, "outside"),
+])
+def test_bad_window_configs_are_refused(overrides: dict, message: str) -> None:
+    with pytest.raises(HRMError, match=message):
+        get_preset("hrm-sudoku-tiny").with_overrides(**overrides)
