@@ -18,6 +18,8 @@ from textual.widgets import DirectoryTree
 from hrm.errors import HRMError, WeightsError
 from hrm.solver import Frame
 from hrm.tasks.base import Puzzle, Verdict
+from hrm.tasks.maze import GOAL, OPEN, PATH, START, WALL
+from hrm.tasks.sudoku import conflict_mask
 from hrm_cli.tui import Session, make_app, model_source
 from hrm_cli.tui.messages import SolverDone, SolverFrame, SolverStarted
 from hrm_cli.tui.runner import Timeline, pump_frames
@@ -48,7 +50,7 @@ def sudoku_frames(puzzle: Puzzle, count: int = 5) -> list[Frame]:
         answer = SOLUTION.copy()
         for r, c in blanks[: count - k]:
             answer[r, c] = answer[r, (c + 1) % 9]
-        broken = cells.sudoku_conflicts(answer)
+        broken = conflict_mask(answer)
         verdict = Verdict(ok=not broken.any(), violations=[f"r{r + 1}c{c + 1} repeats" for r, c in
                                                            zip(*np.nonzero(broken), strict=True)])
         frames.append(_frame(k, answer, previous, verdict, (answer == SOLUTION).mean(), [0.5 / k, 0.1 / k]))
@@ -57,27 +59,27 @@ def sudoku_frames(puzzle: Puzzle, count: int = 5) -> list[Frame]:
 
 
 def maze_puzzle() -> Puzzle:
-    grid = np.full((30, 30), cells.WALL)
-    grid[1, 1:29] = cells.OPEN
-    grid[1:29, 28] = cells.OPEN
-    grid[1, 1], grid[28, 28] = cells.START, cells.GOAL
+    grid = np.full((30, 30), WALL)
+    grid[1, 1:29] = OPEN
+    grid[1:29, 28] = OPEN
+    grid[1, 1], grid[28, 28] = START, GOAL
     solution = grid.copy()
-    solution[1, 2:28] = cells.PATH
-    solution[1:28, 28] = cells.PATH
-    solution[1, 28] = cells.PATH
+    solution[1, 2:28] = PATH
+    solution[1:28, 28] = PATH
+    solution[1, 28] = PATH
     return Puzzle("maze", grid, solution, name="tests/maze.txt:1")
 
 
 def maze_frames(puzzle: Puzzle, count: int = 4) -> list[Frame]:
     """The path grows along the corridor; segment 2 also runs one step through a wall."""
-    path = np.argwhere(puzzle.solution == cells.PATH)
+    path = np.argwhere(puzzle.solution == PATH)
     frames, previous = [], None
     for k in range(1, count + 1):
         answer = puzzle.grid.copy()
         for r, c in path[: len(path) * k // count]:
-            answer[r, c] = cells.PATH
+            answer[r, c] = PATH
         if k == 2:
-            answer[5, 5] = cells.PATH
+            answer[5, 5] = PATH
         ok = bool((answer == puzzle.solution).all())
         frames.append(_frame(k, answer, previous, Verdict(ok=ok, violations=[] if ok else ["no path"]),
                              (answer == puzzle.solution).mean(), None))
@@ -164,10 +166,10 @@ def board_text(app) -> str:
 
 def test_sudoku_conflicts_mark_repeated_digits_only():
     grid = SOLUTION.copy()
-    assert not cells.sudoku_conflicts(grid).any()
+    assert not conflict_mask(grid).any()
     grid[0, 0] = grid[0, 1]                      # the same digit twice in row 0 (and box 0)
     grid[4, 4] = 0                               # blanks never conflict
-    marked = set(zip(*np.nonzero(cells.sudoku_conflicts(grid)), strict=True))
+    marked = set(zip(*np.nonzero(conflict_mask(grid)), strict=True))
     assert (0, 0) in marked and (0, 1) in marked
     assert (4, 4) not in marked
     assert all(r < 9 for r, _ in marked) and len(marked) >= 2
@@ -188,7 +190,7 @@ def test_board_view_marks_maze_path_through_wall_and_overwritten_givens():
 
 
 def test_maze_padding_is_cropped_to_the_original_shape():
-    grid = np.full((30, 30), cells.WALL)
+    grid = np.full((30, 30), WALL)
     puzzle = Puzzle("maze", grid, None, extra={"shape": (11, 13), "origin": (0, 0)})
     assert cells.board_view(puzzle, None).question.shape == (11, 13)
 

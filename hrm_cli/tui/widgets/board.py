@@ -15,6 +15,7 @@ from textual.widget import Widget
 
 from hrm.solver import Frame
 from hrm.tasks.base import Puzzle
+from hrm.tasks.look import CodeLook, DigitLook, PaletteLook, unknown_look
 from hrm_cli.tui.widgets import cells
 from hrm_cli.tui.widgets.cells import HALF, SCALES, BoardView, Paint
 
@@ -62,37 +63,40 @@ class Board(Widget):
         return self._drawing
 
     def _draw(self, width: int, height: int) -> list[Strip]:
-        paint = self._paint()
-        if self.view.task == "sudoku":
-            cell_w, cell_h = cells.sudoku_cell_size(width, height)
-            return cells.sudoku_strips(self.view, paint, cell_w, cell_h)
-        if self.view.task == "maze":
+        paint, look = self._paint(), self.view.look
+        if isinstance(look, DigitLook):
+            cell_w, cell_h = cells.digit_cell_size(look, width, height)
+            return cells.digit_strips(self.view, look, paint, cell_w, cell_h)
+        if isinstance(look, CodeLook):
             rows, cols = self.view.question.shape
             scale = next((s for s in SCALES if _fits(cells.pixel_size(rows, cols, s), width, height)), HALF)
-            return cells.pixel_strips(cells.maze_colours(self.view, paint), scale)
-        return self._draw_arc(paint, width, height)
+            return cells.pixel_strips(cells.code_colours(self.view, look, paint), scale)
+        if isinstance(look, PaletteLook):
+            return self._draw_palette(look, paint, width, height)
+        raise unknown_look(look, "the board")
 
-    def _draw_arc(self, paint: Paint, width: int, height: int) -> list[Strip]:
-        """Input and answer side by side; the answer alone when the terminal is too small for both."""
+    def _draw_palette(self, look: PaletteLook, paint: Paint, width: int, height: int) -> list[Strip]:
+        """Input and answer side by side (an answer may differ in size); the answer alone when the terminal
+        is too small for both."""
         for scale in (*SCALES, HALF):
-            drawing = cells.hstack([self._arc_input(paint, scale), self._arc_answer(paint, scale)], 3,
-                                   self.rich_style)
+            drawing = cells.hstack([self._palette_input(look, paint, scale), self._palette_answer(look, paint, scale)],
+                                   3, self.rich_style)
             if _fits((drawing[0].cell_length, len(drawing)), width, height):
                 return drawing
-        return self._arc_answer(paint, HALF, note=" (widen for the input)")
+        return self._palette_answer(look, paint, HALF, note=" (widen for the input)")
 
-    def _arc_input(self, paint: Paint, scale: int) -> list[Strip]:
+    def _palette_input(self, look: PaletteLook, paint: Paint, scale: int) -> list[Strip]:
         grid = self.view.question
-        strips = cells.pixel_strips(cells.arc_colours(grid, None, paint), scale)
+        strips = cells.pixel_strips(cells.palette_colours(grid, None, look, paint), scale)
         caption = f"input {grid.shape[0]}×{grid.shape[1]}"
         return cells.captioned(caption, strips, paint.caption, self.rich_style)
 
-    def _arc_answer(self, paint: Paint, scale: int, note: str = "") -> list[Strip]:
+    def _palette_answer(self, look: PaletteLook, paint: Paint, scale: int, note: str = "") -> list[Strip]:
         view = self.view
         if view.answer is None:
             waiting = Strip([Segment("waiting for the model…", paint.caption)])
             return cells.captioned("answer", [waiting], paint.caption, self.rich_style)
-        colours = cells.arc_colours(view.answer, view.confidence, paint)
+        colours = cells.palette_colours(view.answer, view.confidence, look, paint)
         strips = cells.pixel_strips(colours, scale, view.changed)
         caption = f"answer {view.answer.shape[0]}×{view.answer.shape[1]}{note}"
         return cells.captioned(caption, strips, paint.caption, self.rich_style)

@@ -1,8 +1,9 @@
 """What the board draws for one frame, decided without a running app so it can be unit-tested.
 
-`board_view` turns a puzzle and a Frame into per-cell facts (given, changed, wrong, confidence).
-The `*_strips` functions turn those facts into Line-API strips, given a `Paint` of colours that the
-Board widget reads from its CSS component classes.
+`board_view` turns a puzzle and a Frame into per-cell facts (given, changed, wrong, confidence), all
+asked of the puzzle's task and cut to its window. The `*_strips` and `*_colours` functions turn those
+facts into Line-API strips in the task's look, given a `Paint` of colours that the Board widget reads
+from its CSS component classes.
 """
 
 from __future__ import annotations
@@ -16,15 +17,9 @@ from textual.color import Color
 from textual.strip import Strip
 
 from hrm.solver import Frame
-from hrm.tasks.base import Puzzle
-
-ARC_PALETTE = tuple(Color.parse(c) for c in (
-    "#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00",
-    "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF", "#870C25",
-))
-
-# Maze cell codes (hrm.tasks.maze): 1 wall, 2 open, 3 start, 4 goal, 5 path.
-WALL, OPEN, START, GOAL, PATH = 1, 2, 3, 4, 5
+from hrm.tasks import get_task
+from hrm.tasks.base import Puzzle, cropped
+from hrm.tasks.look import CodeLook, DigitLook, Look, PaletteLook
 
 # A cell of zero confidence keeps this much of its colour, so low-confidence cells stay visible.
 MIN_INTENSITY = 0.3
@@ -34,7 +29,7 @@ MIN_INTENSITY = 0.3
 class BoardView:
     """Per-cell facts for one frame. `answer` is None until the model produced a first segment."""
 
-    task: str
+    look: Look
     question: np.ndarray
     answer: np.ndarray | None
     confidence: np.ndarray | None
@@ -63,115 +58,67 @@ class Paint:
     caption: Style
 
 
-def sudoku_conflicts(grid: np.ndarray) -> np.ndarray:
-    """Bool mask of filled cells whose digit repeats in their row, column or 3x3 box."""
-    grid = np.asarray(grid)
-    mask = np.zeros(grid.shape, dtype=bool)
-    for r in range(9):
-        mask[r, :] |= _repeats(grid[r, :])
-    for c in range(9):
-        mask[:, c] |= _repeats(grid[:, c])
-    for br in range(0, 9, 3):
-        for bc in range(0, 9, 3):
-            mask[br:br + 3, bc:bc + 3] |= _repeats(grid[br:br + 3, bc:bc + 3].ravel()).reshape(3, 3)
-    return mask
-
-
-def _repeats(unit: np.ndarray) -> np.ndarray:
-    counts = np.bincount(unit.ravel(), minlength=10)
-    return (unit != 0) & (counts[unit] > 1)
-
-
-def maze_crop(puzzle: Puzzle, grid: np.ndarray) -> np.ndarray:
-    """Drop the wall padding added to mazes smaller than 30x30."""
-    shape = puzzle.extra.get("shape")
-    if not shape or tuple(grid.shape) == tuple(int(n) for n in shape):
-        return grid
-    top, left = (int(n) for n in puzzle.extra.get("origin", (0, 0)))
-    return grid[top: top + int(shape[0]), left: left + int(shape[1])]
-
-
 def board_view(puzzle: Puzzle, frame: Frame | None) -> BoardView:
-    question = np.asarray(puzzle.grid)
-    if puzzle.task == "maze":
-        question = maze_crop(puzzle, question)
+    task = get_task(puzzle.task)
+    question = cropped(task, puzzle, puzzle.grid)
+    given = cropped(task, puzzle, task.given_mask(puzzle))
     if frame is None:
-        return BoardView(puzzle.task, question, None, None, None, _given(puzzle.task, question), None)
+        return BoardView(task.look, question, None, None, None, given, None)
     answer = np.asarray(frame.answer)
-    confidence = np.asarray(frame.confidence, dtype=float)
-    changed = np.asarray(frame.changed, dtype=bool)
-    if puzzle.task == "maze":
-        answer, confidence, changed = (maze_crop(puzzle, a) for a in (answer, confidence, changed))
-    wrong = _wrong(puzzle.task, question, answer)
-    return BoardView(puzzle.task, question, answer, confidence, changed, _given(puzzle.task, question), wrong)
-
-
-def _given(task: str, question: np.ndarray) -> np.ndarray:
-    if task == "sudoku":
-        return question != 0
-    if task == "maze":
-        return np.isin(question, (WALL, START, GOAL))
-    return np.zeros(question.shape, dtype=bool)
-
-
-def _wrong(task: str, question: np.ndarray, answer: np.ndarray) -> np.ndarray:
-    """Cells that visibly break the puzzle's rules (ARC has none to check cell by cell)."""
-    if task == "sudoku" and answer.shape == question.shape == (9, 9):
-        overwritten = (question != 0) & (answer != question)
-        return sudoku_conflicts(answer) | overwritten
-    if task == "maze" and answer.shape == question.shape:
-        through_wall = (answer == PATH) & (question == WALL)
-        lost_endpoint = np.isin(question, (START, GOAL)) & (answer != question)
-        return through_wall | lost_endpoint
-    return np.zeros(answer.shape, dtype=bool)
+    wrong = cropped(task, puzzle, task.rule_breaks(puzzle, answer))
+    confidence, changed = np.asarray(frame.confidence, dtype=float), np.asarray(frame.changed, dtype=bool)
+    answer, confidence, changed = (cropped(task, puzzle, a) for a in (answer, confidence, changed))
+    return BoardView(task.look, question, answer, confidence, changed, given, wrong)
 
 
 def intensity(confidence: float) -> float:
     return MIN_INTENSITY + (1.0 - MIN_INTENSITY) * float(np.clip(confidence, 0.0, 1.0))
 
 
-# ---------------------------------------------------------------- sudoku (text cells)
+# ---------------------------------------------------------------- digits in boxes (text cells)
 
-SUDOKU_SIZES = ((5, 3), (3, 1))  # (cell width, cell height), largest first
-
-
-def sudoku_size(cell_w: int, cell_h: int) -> tuple[int, int]:
-    return 9 * cell_w + 4, 9 * cell_h + 4
+DIGIT_SIZES = ((5, 3), (3, 1))  # (cell width, cell height), largest first
 
 
-def sudoku_cell_size(width: int, height: int) -> tuple[int, int]:
-    for cell_w, cell_h in SUDOKU_SIZES:
-        need_w, need_h = sudoku_size(cell_w, cell_h)
+def digit_board_size(look: DigitLook, cell_w: int, cell_h: int) -> tuple[int, int]:
+    box_rows, box_cols = look.box
+    return (look.size * cell_w + look.size // box_cols + 1, look.size * cell_h + look.size // box_rows + 1)
+
+
+def digit_cell_size(look: DigitLook, width: int, height: int) -> tuple[int, int]:
+    for cell_w, cell_h in DIGIT_SIZES:
+        need_w, need_h = digit_board_size(look, cell_w, cell_h)
         if need_w <= width and need_h <= height:
             return cell_w, cell_h
-    return SUDOKU_SIZES[-1]
+    return DIGIT_SIZES[-1]
 
 
-def sudoku_strips(view: BoardView, paint: Paint, cell_w: int, cell_h: int) -> list[Strip]:
-    box = 3 * cell_w
+def digit_strips(view: BoardView, look: DigitLook, paint: Paint, cell_w: int, cell_h: int) -> list[Strip]:
+    box_rows, box_cols = look.box
+    boxes, box = look.size // box_cols, box_cols * cell_w
     grid = paint.grid
-    strips = [_rule("┌", "┬", "┐", box, grid)]
-    for r in range(9):
-        if r in (3, 6):
-            strips.append(_rule("├", "┼", "┤", box, grid))
+    strips = [_rule("┌", "┬", "┐", box, boxes, grid)]
+    for r in range(look.size):
+        if r and r % box_rows == 0:
+            strips.append(_rule("├", "┼", "┤", box, boxes, grid))
         for sub in range(cell_h):
             segments = [Segment("│", grid)]
-            for c in range(9):
-                text, style = _sudoku_cell(view, paint, r, c)
+            for c in range(look.size):
+                text, style = _digit_cell(view, look, paint, r, c)
                 shown = text if sub == cell_h // 2 else " "
                 segments.append(Segment(shown.center(cell_w), style))
-                if c in (2, 5, 8):
+                if (c + 1) % box_cols == 0:
                     segments.append(Segment("│", grid))
             strips.append(Strip(segments))
-    strips.append(_rule("└", "┴", "┘", box, grid))
+    strips.append(_rule("└", "┴", "┘", box, boxes, grid))
     return strips
 
 
-def _rule(left: str, mid: str, right: str, box: int, style: Style) -> Strip:
-    return Strip([Segment(left + mid.join(["─" * box] * 3) + right, style)])
+def _rule(left: str, mid: str, right: str, box: int, boxes: int, style: Style) -> Strip:
+    return Strip([Segment(left + mid.join(["─" * box] * boxes) + right, style)])
 
 
-def _sudoku_cell(view: BoardView, paint: Paint, r: int, c: int) -> tuple[str, Style]:
+def _digit_cell(view: BoardView, look: DigitLook, paint: Paint, r: int, c: int) -> tuple[str, Style]:
     bg = paint.background
     if view.answer is None:
         value = int(view.question[r, c])
@@ -181,7 +128,7 @@ def _sudoku_cell(view: BoardView, paint: Paint, r: int, c: int) -> tuple[str, St
     value = int(view.answer[r, c])
     if view.changed[r, c]:
         bg = paint.changed
-    text = str(value) if 1 <= value <= 9 else "·"
+    text = str(value) if 1 <= value <= look.size else "·"
     if view.wrong[r, c]:
         return text, Style(color=paint.wrong.rich_color, bgcolor=bg.rich_color, bold=True, underline=True)
     if view.given[r, c]:
@@ -190,7 +137,7 @@ def _sudoku_cell(view: BoardView, paint: Paint, r: int, c: int) -> tuple[str, St
     return text, Style(color=colour.rich_color, bgcolor=bg.rich_color)
 
 
-# ---------------------------------------------------------------- maze and ARC (colour cells)
+# ---------------------------------------------------------------- coded cells and palettes (colour cells)
 
 HALF = 0                 # a cell is 1 column x half a row (two cells per character, via '▀')
 SCALES = (4, 3, 2, 1)    # otherwise a cell is 2*scale columns x scale rows; larger first
@@ -201,22 +148,22 @@ def pixel_size(rows: int, cols: int, scale: int) -> tuple[int, int]:
     return (2 * scale * cols, scale * rows) if scale else (cols, (rows + 1) // 2)
 
 
-def maze_colours(view: BoardView, paint: Paint) -> list[list[Color]]:
+def code_colours(view: BoardView, look: CodeLook, paint: Paint) -> list[list[Color]]:
     rows, cols = view.question.shape
-    return [[_maze_colour(view, paint, r, c) for c in range(cols)] for r in range(rows)]
+    return [[_code_colour(view, look, paint, r, c) for c in range(cols)] for r in range(rows)]
 
 
-def _maze_colour(view: BoardView, paint: Paint, r: int, c: int) -> Color:
-    q = int(view.question[r, c])
-    fixed = {WALL: paint.wall, START: paint.start, GOAL: paint.goal}
+def _code_colour(view: BoardView, look: CodeLook, paint: Paint, r: int, c: int) -> Color:
+    role = look.role(view.question[r, c])
+    fixed = {"wall": paint.wall, "start": paint.start, "goal": paint.goal}
     if view.answer is None:
-        return fixed.get(q, paint.open)
+        return fixed.get(role, paint.open)
     if view.wrong[r, c]:
         return paint.wrong
-    if q in fixed:
-        return fixed[q]
+    if role in fixed:
+        return fixed[role]
     strength = intensity(view.confidence[r, c])
-    if int(view.answer[r, c]) == PATH:
+    if look.role(view.answer[r, c]) == "path":
         colour = paint.fresh if view.changed[r, c] else paint.path
         return paint.open.blend(colour, strength)
     if view.changed[r, c]:  # path withdrawn in this segment
@@ -224,14 +171,18 @@ def _maze_colour(view: BoardView, paint: Paint, r: int, c: int) -> Color:
     return paint.open
 
 
-def arc_colours(grid: np.ndarray, confidence: np.ndarray | None, paint: Paint) -> list[list[Color]]:
+def palette_colours(grid: np.ndarray, confidence: np.ndarray | None, look: PaletteLook,
+                    paint: Paint) -> list[list[Color]]:
+    """The palette's colours, faded by confidence; values outside it in the wrong colour. Cells that
+    differ from a known output are not marked: that would hide the colour the model chose."""
+    palette = [Color.parse(c) for c in look.palette]
     rows, cols = grid.shape
     out = []
     for r in range(rows):
         row = []
         for c in range(cols):
             value = int(grid[r, c])
-            colour = ARC_PALETTE[value] if 0 <= value <= 9 else paint.wrong
+            colour = palette[value] if 0 <= value < len(palette) else paint.wrong
             if confidence is not None:
                 colour = paint.background.blend(colour, intensity(confidence[r, c]))
             row.append(colour)
