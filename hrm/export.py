@@ -14,10 +14,13 @@ import torch
 from hrm.checkpoint import atomic_write, save_model
 from hrm.errors import HRMError
 from hrm.model import HRM
+from hrm.tasks import get_task
+from hrm.tasks.base import cropped
+from hrm.tasks.look import CodeLook, DigitLook, PaletteLook, unknown_look
 
 if TYPE_CHECKING:
     from hrm.solver import Frame
-    from hrm.tasks.base import Puzzle
+    from hrm.tasks.base import Puzzle, Task
 
 ONNX_INPUTS = ["z_H", "z_L", "inputs", "puzzle_identifiers"]
 ONNX_OUTPUTS = ["z_H_out", "z_L_out", "logits", "q_logits"]
@@ -78,23 +81,47 @@ def _add_onnx_metadata(path: Path, model: HRM) -> None:
     onnx.save(proto, str(path))
 
 
-def frames_to_json(task_name: str, puzzle: Puzzle, frames: Iterable[Frame]) -> dict:
-    """A replay as plain JSON: the puzzle and each segment's answer, confidence and q_halt."""
-    def grid(a: np.ndarray) -> list:
-        return np.asarray(a).round(3).tolist()
+# What the replay page draws with: a digit board's cell size and boxes, or a colour per cell value.
+REPLAY_ROLE_COLOURS = {"wall": "#333333", "open": "#ffffff", "start": "#22cc22", "goal": "#dd2222",
+                       "path": "#e6a000"}
 
-    return {"task": task_name, "puzzle": grid(puzzle.grid),
+
+def replay_look(task: Task) -> dict:
+    """The task's look as the replay page reads it: `cell` pixels; `box` (digit boards) or `colours` by
+    cell value, `fade` listing the values drawn paler when the model is less sure."""
+    look = task.look
+    if isinstance(look, DigitLook):
+        return {"cell": 40, "box": list(look.box), "colours": None, "fade": []}
+    if isinstance(look, CodeLook):
+        colours = {code: REPLAY_ROLE_COLOURS[role] for code, role in look.roles.items()}
+        return {"cell": 16, "box": None, "colours": colours,
+                "fade": [code for code, role in look.roles.items() if role == "path"]}
+    if isinstance(look, PaletteLook):
+        return {"cell": 16, "box": None, "colours": dict(enumerate(look.palette)), "fade": []}
+    raise HRMError(f"cannot replay {task.name} puzzles: {unknown_look(look, 'the replay page')}")
+
+
+def frames_to_json(task: str | Task, puzzle: Puzzle, frames: Iterable[Frame]) -> dict:
+    """A replay as plain JSON: the puzzle and each segment's answer, confidence and q_halt, cut to the
+    puzzle's window, with the look the page draws them in."""
+    spec = get_task(task) if isinstance(task, str) else task
+
+    def grid(a: np.ndarray, decimals: int = 3) -> list:
+        return np.asarray(cropped(spec, puzzle, a)).round(decimals).tolist()
+
+    return {"task": spec.name, "look": replay_look(spec), "puzzle": grid(puzzle.grid),
+            "given": grid(spec.given_mask(puzzle).astype(int)),
             "solution": None if puzzle.solution is None else grid(puzzle.solution),
             "frames": [{"segment": f.segment, "answer": grid(f.answer), "confidence": grid(f.confidence),
-                        "changed": np.asarray(f.changed).astype(int).tolist(), "q_halt": round(f.q_halt, 4),
+                        "changed": grid(np.asarray(f.changed).astype(int)), "q_halt": round(f.q_halt, 4),
                         "halted": f.halted, "ok": f.verdict.ok, "violations": len(f.verdict.violations),
                         "accuracy": f.accuracy} for f in frames]}
 
 
-def export_html(task_name: str, puzzle: Puzzle, frames: Iterable[Frame], out: Path) -> None:
+def export_html(task: str | Task, puzzle: Puzzle, frames: Iterable[Frame], out: Path) -> None:
     """A self-contained HTML page that replays the solve segment by segment (no network, no server)."""
     template = (Path(__file__).parent / "replay.html").read_text()
-    payload = json.dumps(frames_to_json(task_name, puzzle, frames)).replace("</", "<\\/")
+    payload = json.dumps(frames_to_json(task, puzzle, frames)).replace("</", "<\\/")
     page = template.replace("/*REPLAY_DATA*/null", payload)
     atomic_write(out, lambda tmp: tmp.write_text(page))
 

@@ -92,9 +92,9 @@ def _export_trace(loaded: LoadedModel, fmt: str, out: Path, puzzle_path: str | N
     if fmt == "gif":
         from hrm.imaging.render import save_gif
 
-        save_gif(task.name, puzzles[0], trace, out)
+        save_gif(task, puzzles[0], trace, out)
     else:
-        export_html(task.name, puzzles[0], trace, out)
+        export_html(task, puzzles[0], trace, out)
 
 
 def _check_onnx(model: HRM, path: Path) -> float:
