@@ -1,7 +1,7 @@
 """Benchmark: read Sudoku puzzles from photo-like images the digit model has never seen.
 
 200 held-out puzzles (magictour top1465 from ../shared/data/sudoku) are typeset with fonts that
-were never used for training (hrm.imaging.digits.HELD_OUT_FONTS: URW base35, Caladea, EB Garamond,
+were never used for training (hrm.imaging.digits_train.HELD_OUT_FONTS: URW base35, Caladea, EB Garamond,
 Noto Serif) and photographed by a simulated camera whose distortions are implemented here and
 differ from the training generator's: 3-D tilt of the page, lens barrel/pincushion, page curl,
 vignetting, a hard-edged cast shadow, motion or defocus blur, signal-dependent sensor noise,
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hrm.errors import ImageReadError  # noqa: E402
-from hrm.imaging.digits import HELD_OUT_FONTS, find_fonts, load_font  # noqa: E402
+from hrm.imaging.digits_train import HELD_OUT_FONTS, find_fonts, load_font  # noqa: E402
 from hrm.imaging.read import LOW_CONFIDENCE, read_image  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "sudoku" / "puzzles3_magictour_top1465.csv.xz"

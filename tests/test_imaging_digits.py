@@ -9,7 +9,7 @@ import pytest
 from safetensors import safe_open
 
 from hrm.errors import WeightsError
-from hrm.imaging import digits
+from hrm.imaging import digits, digits_train
 from hrm.imaging.sudoku_photo import CELL, fit_grid, label_components, largest_quadrilateral, to_gray
 
 SHIPPED = digits.DEFAULT_WEIGHTS
@@ -21,7 +21,7 @@ def test_shipped_weights_are_small_and_describe_themselves() -> None:
     with safe_open(str(SHIPPED), framework="pt") as handle:
         config = json.loads(handle.metadata()["config"])
     assert config["format_version"] == digits.FORMAT_VERSION and config["cell"] == CELL
-    assert not set(config["fonts"]) & set(digits.HELD_OUT_FONTS)     # the benchmark's fonts stayed unseen
+    assert not set(config["fonts"]) & set(digits_train.HELD_OUT_FONTS)     # the benchmark's fonts stayed unseen
 
 
 def test_classifier_gives_probabilities_for_every_cell() -> None:
@@ -45,8 +45,8 @@ def test_missing_or_corrupt_weights_raise_weights_error(tmp_path, monkeypatch) -
 
 def test_synthetic_page_corners_frame_the_grid() -> None:
     rng = np.random.default_rng(3)
-    values = digits.random_digits(rng)
-    page = digits.draw_page(rng, ["<pillow>"], values)
+    values = digits_train.random_digits(rng)
+    page = digits_train.draw_page(rng, ["<pillow>"], values)
     fit = fit_grid(to_gray(page.image), page.corners)
     assert fit is not None and fit.cells.shape == (81, CELL, CELL)
     filled = fit.cells.reshape(81, -1).max(axis=1) > 0.5
@@ -57,7 +57,7 @@ def test_synthetic_page_corners_frame_the_grid() -> None:
 
 def test_distorted_page_keeps_track_of_its_corners() -> None:
     rng = np.random.default_rng(4)
-    page = digits.distort(rng, digits.draw_page(rng, ["<pillow>"], digits.random_digits(rng)))
+    page = digits_train.distort(rng, digits_train.draw_page(rng, ["<pillow>"], digits_train.random_digits(rng)))
     fit = fit_grid(to_gray(page.image), page.corners, min_score=1.0)
     assert fit is not None
 
@@ -76,7 +76,7 @@ def test_components_and_quadrilateral_on_a_drawn_square() -> None:
 
 def test_training_entry_point_writes_loadable_weights(tmp_path) -> None:
     out = tmp_path / "tiny.safetensors"
-    config = digits.train(out, seed=0, pages=2, epochs=1, batch=64)
+    config = digits_train.train(out, seed=0, pages=2, epochs=1, batch=64)
     assert out.is_file() and config["cells"] == 162
     classifier = digits.load_classifier(out)
     assert classifier.config["seed"] == 0
@@ -87,7 +87,7 @@ def test_numpy_network_matches_the_torch_model(rng) -> None:
     import torch
     from safetensors.torch import load_file
 
-    model = digits.build_model(12)
+    model = digits_train.build_model(12)
     model.load_state_dict(load_file(str(SHIPPED)))
     cells = rng.random((7, CELL, CELL)).astype(np.float32)
     with torch.inference_mode():

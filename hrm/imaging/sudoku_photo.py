@@ -12,7 +12,8 @@ Pipeline (Pillow + numpy only, no OpenCV):
    outer lines were found, and cut the 81 cells.
 
 Cells come out as float32 "ink" images CELL x CELL in [0, 1] (0 = paper, 1 = darkest ink), the
-exact input of the digit CNN in hrm.imaging.digits, whose training data goes through `cut_cells` too.
+exact input of the digit CNN in hrm.imaging.digits, whose training data (hrm.imaging.digits_train) goes
+through `cut_cells` too.
 """
 
 from __future__ import annotations
