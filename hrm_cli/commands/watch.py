@@ -19,7 +19,7 @@ from hrm_cli.output import WEIGHTS_HELP, get_printer
 if TYPE_CHECKING:
     from hrm.tasks.base import Puzzle, Task
     from hrm.weights import LoadedModel
-    from hrm_cli.tui.runner import Session
+    from hrm_cli.tui.session import Session
 
 
 def watch(
@@ -96,7 +96,7 @@ class SessionOpener:
         return puzzle_task, puzzle
 
     def session(self, puzzle_task: Task, puzzle: Puzzle) -> Session:
-        from hrm_cli.tui.runner import Session, model_source
+        from hrm_cli.tui.session import Session, model_source
 
         loaded = self._model(puzzle_task.name)
         config = loaded.config

@@ -4,6 +4,6 @@ Only hrm_cli.commands.watch imports this package, and only inside its command bo
 """
 
 from hrm_cli.tui.app import WatchApp, make_app
-from hrm_cli.tui.runner import FrameSource, Session, model_source
+from hrm_cli.tui.session import FrameSource, Session, model_source
 
 __all__ = ["FrameSource", "Session", "WatchApp", "make_app", "model_source"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from hrm_cli.tui.runner import Session
 from hrm_cli.tui.screens import DEFAULT_SPEED, OpenFile, PickerScreen, WatchOptions, WatchScreen
+from hrm_cli.tui.session import Session
 
 
 class WatchApp(App[None]):

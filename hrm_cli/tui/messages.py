@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from hrm.solver import Frame
-    from hrm_cli.tui.runner import Session
+    from hrm_cli.tui.session import Session
 
 
 class SolverStarted(Message, bubble=False):

@@ -1,54 +1,17 @@
-"""How frames flow: a source of frames per attempt, the worker body that posts them, and the
+"""How frames flow: the worker body that posts a source's frames (hrm_cli.tui.session), and the
 timeline that stores them so playback (speed, pause, scrubbing) is independent of model speed.
-
-Nothing here imports torch: `model_source` imports the engine only when the first attempt runs,
-and tests pass any callable that yields `Frame`s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from textual.message import Message
 
 from hrm.solver import Frame
-from hrm.tasks.base import Puzzle, Task
 from hrm_cli.tui.messages import SolverDone, SolverFrame, SolverStarted
-
-if TYPE_CHECKING:
-    from hrm.weights import LoadedModel
-
-# attempt index -> the frames of that attempt, one per segment (attempt 0 is the plain run)
-FrameSource = Callable[[int], Iterator[Frame]]
-
-ATTEMPT_NOISE = 0.05  # input-embedding noise for attempts after the first
-
-
-@dataclass
-class Session:
-    """One puzzle to watch and where its frames come from."""
-
-    puzzle: Puzzle
-    source: FrameSource
-    attempts: int = 1
-    max_segments: int | None = None
-    l_cycles: int | None = None       # L calls per H cycle, to mark H updates in the H/L view
-    label: str = ""                   # shown in the header, e.g. "easy.txt:1 · sudoku.safetensors"
-
-
-def model_source(loaded: LoadedModel, task: Task, puzzle: Puzzle, max_segments: int | None) -> FrameSource:
-    """Frames from a loaded model: attempt 0 is the plain run, attempt k > 0 adds noise with seed k."""
-
-    def run(attempt: int) -> Iterator[Frame]:
-        from hrm.solver import frames
-
-        noise = ATTEMPT_NOISE if attempt > 0 else 0.0
-        return frames(loaded, task, puzzle, max_segments=max_segments, noise=noise, seed=attempt,
-                      record_inner=True)
-
-    return run
+from hrm_cli.tui.session import FrameSource
 
 
 def pump_frames(source: FrameSource, run: int, attempt: int, post: Callable[[Message], Any],

@@ -20,7 +20,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from hrm.errors import HRMError
 from hrm.solver import Frame
 from hrm_cli.tui.messages import SaveDone, SessionReady, SolverDone, SolverFrame, SolverStarted
-from hrm_cli.tui.runner import Session, Timeline, pump_frames
+from hrm_cli.tui.runner import Timeline, pump_frames
+from hrm_cli.tui.session import Session
 from hrm_cli.tui.widgets.board import Board
 from hrm_cli.tui.widgets.panel import SidePanel, Status
 
