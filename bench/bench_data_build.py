@@ -2,7 +2,9 @@
 plus the hard-sudoku mutator (puzzles per second).
 
 Usage: python bench/bench_data_build.py [--workers K] [--out DIR] [--keep] [--mutate N]
-Prints one line per measurement and writes bench/results/data_build.json.
+Prints one line per measurement and writes bench/results/data_build.json. The raw collections come from
+$HRM_SOURCE_DATA (in the development checkout: HRM_SOURCE_DATA=../shared/data) or are downloaded first,
+which a timing should not include.
 """
 
 from __future__ import annotations

@@ -348,3 +348,36 @@ def test_source_option_reads_a_local_copy_before_the_environment(shared_data, ca
     assert result.code == 0, result.err
     assert PuzzleDataset.load(out, "test").num_examples == 244
     assert "source" not in PuzzleDataset.load(out, "test").metadata.build_args
+
+
+HF_CLIENT = """
+import sys
+from pathlib import Path
+import huggingface_hub as hf
+cache = sys.argv[1]
+path = hf.hf_hub_download("owner/model", "sub/w.bin", cache_dir=cache)
+assert Path(path).read_bytes() == b"w" * 5000 and "a" * 40 in path, path
+path = hf.hf_hub_download("sapientinc/sudoku-extreme", "test.csv", repo_type="dataset", revision="58942f96",
+                          cache_dir=cache)
+assert Path(path).read_bytes() == b"source,question\\n", path
+snapshot = Path(hf.snapshot_download("owner/model", cache_dir=cache))
+print(sorted(p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file()))
+"""
+
+
+def test_the_loopback_hub_answers_huggingface_hub_itself(loopback_hub, tmp_path) -> None:
+    """The helper is shared with `--weights hf:` (huggingface_hub, which reads HF_ENDPOINT once, at import:
+    hence a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("huggingface_hub")
+    loopback_hub.add_model("owner/model", {"config.json": b"{}", "sub/w.bin": b"w" * 5000}, commit="a" * 40)
+    loopback_hub.add_dataset("sapientinc/sudoku-extreme", {"test.csv": b"source,question\n"},
+                             commit="58942f96" + "b" * 32)
+    env = {**os.environ, "HF_ENDPOINT": loopback_hub.url, "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "0"}
+    run = subprocess.run([sys.executable, "-c", HF_CLIENT, str(tmp_path)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "['config.json', 'sub/w.bin']"

@@ -93,7 +93,7 @@ class GitHubArchive:
     def members(self, tar: tarfile.TarFile) -> list[tuple[tarfile.TarInfo, str]]:
         """(member, path to write) of every kept file; anything unsafe in a kept folder is an error."""
         kept = []
-        for info in tar.getmembers()[:_MAX_ARCHIVE_FILES + 1]:
+        for info in tar:
             parts = PurePosixPath(info.name).parts[1:]         # below GitHub's `{name}-{commit}/`
             path = "/".join(parts)
             if not info.isfile() or not any(path.startswith(f) for f in self.folders):
