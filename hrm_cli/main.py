@@ -22,7 +22,8 @@ import typer
 from hrm_cli import exit_codes, help_format
 from hrm_cli.output import Printer, get_printer, set_printer, survive_closed_outputs
 
-COMMANDS = ["solve", "watch", "train", "eval", "data", "presets", "plot", "export", "info"]
+COMMANDS = ["solve", "watch", "train", "eval", "data", "presets", "plot", "export", "info", "import"]
+_MODULES = {"import": "import_checkpoint"}   # `import` is a Python keyword
 
 app = typer.Typer(
     name="hrm",
@@ -60,12 +61,12 @@ def _global_options(
     _debug = debug or bool(os.environ.get("HRM_DEBUG"))
     if color not in ("auto", "always", "never"):
         raise typer.BadParameter("--color must be auto, always or never")
-    set_printer(Printer(quiet=quiet, verbose=verbose, progress=not no_progress, color=color))
+    set_printer(Printer(quiet=quiet, verbose=verbose, progress_bars=not no_progress, color=color))
 
 
 def _register_commands() -> None:
     for name in COMMANDS:
-        importlib.import_module(f"hrm_cli.commands.{name}").register(app)
+        importlib.import_module(f"hrm_cli.commands.{_MODULES.get(name, name)}").register(app)
 
 
 _register_commands()

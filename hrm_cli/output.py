@@ -6,10 +6,15 @@ import io
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-WEIGHTS_HELP = "Weights file, run folder or shipped model name (default: the shipped model)."
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
+WEIGHTS_HELP = ("Weights file, run folder, shipped model name or hub model hf:OWNER/NAME[@REVISION] "
+                "(default: the shipped model).")
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"}
@@ -95,7 +100,7 @@ def outputs_alive() -> list[str]:
 class Printer:
     quiet: int = 0          # -q hides all but the result, -qq prints nothing
     verbose: int = 0
-    progress: bool = True   # --no-progress / HRM_NO_PROGRESS
+    progress_bars: bool = True   # --no-progress / HRM_NO_PROGRESS
     color: str = "auto"     # auto | always | never
     reported_stop: bool = False   # a command said why it stopped early (main adds no "interrupted")
 
@@ -105,11 +110,31 @@ class Printer:
         self.out = Console(force_terminal=force, no_color=no_color, highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, force_terminal=force, no_color=no_color, highlight=False)
         if os.environ.get("HRM_NO_PROGRESS"):
-            self.progress = False
+            self.progress_bars = False
 
     @property
     def show_progress(self) -> bool:
-        return self.progress and self.quiet == 0 and self.verbose == 0 and self.err.is_terminal
+        return self.progress_bars and self.quiet == 0 and self.verbose == 0 and self.err.is_terminal
+
+    def progress(self, title: str = "{task.description}", *fields: str, count: ProgressColumn | None = None,
+                 elapsed: bool = False, transient: bool = True, refresh_per_second: float = 10) -> Progress | None:
+        """The one way commands draw progress: a Rich display on stderr of `title`, a bar, `count` (done/total
+        by default), text `fields` and the time remaining (or `elapsed`); None when bars are not shown
+        (quiet, verbose, --no-progress, stderr not a terminal), and the caller says nothing or prints lines."""
+        if not self.show_progress:
+            return None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = [TextColumn(title), BarColumn(), count or MofNCompleteColumn(), *map(TextColumn, fields),
+                   TimeElapsedColumn() if elapsed else TimeRemainingColumn()]
+        return Progress(*columns, console=self.err, transient=transient, refresh_per_second=refresh_per_second)
 
     def result(self, renderable: object = "", **kwargs: object) -> None:
         if self.quiet < 2:

@@ -22,13 +22,11 @@ data_app = typer.Typer(help="List, build and inspect datasets.", no_args_is_help
 @contextlib.contextmanager
 def _progress_callback(printer: Printer) -> Iterator[Any]:
     """A progress(stage, done, total) callback drawing one Rich bar per stage on stderr (or nothing)."""
-    if not printer.show_progress:
+    bars = printer.progress(count=_count_column(), elapsed=True) if printer.show_progress else None
+    if bars is None:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), _count_column(), TimeElapsedColumn())
-    with Progress(*columns, console=printer.err, transient=True) as bars:
+    with bars:
         tasks: dict[str, Any] = {}
 
         def update(stage: str, done: int, total: int | None) -> None:

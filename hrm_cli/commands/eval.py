@@ -59,7 +59,7 @@ def _dataset_root(weights: Path, data: Path | None, set_name: str | None, metada
     if not name:
         raise DataError("which dataset should be used?", hint="pass --data DIR or --set NAME")
     from hrm.data.build import ensure_dataset
-    from hrm_cli.commands.train import BuildProgress
+    from hrm_cli.progress import BuildProgress
 
     progress = BuildProgress()
     try:
@@ -87,11 +87,12 @@ def eval_command(
     from hrm.tasks import get_task
     from hrm.train import distributed as D
     from hrm.train.evaluate import evaluate
+    from hrm.weights import resolve_weights
 
     printer = get_printer()
     env = D.init(device)
     try:
-        path = _weights_path(weights)
+        path = _weights_path(resolve_weights(weights, printer.show_progress))
         model, metadata = load_model(path, env.device)
         root = _dataset_root(path, data, set_name, metadata)
         dataset = PuzzleDataset.load(root, split)
@@ -130,12 +131,10 @@ def eval_command(
 def _run(evaluate: Callable[..., EvalResult], model: HRM, dataset: PuzzleDataset, batch_size: int,
          limit: int | None, env: DistEnv, segments: int | None, arc: bool, show: bool, total: int) -> EvalResult:
     kwargs = dict(batch_size=batch_size, limit=limit, env=env, segments=segments, arc_voting=arc)
-    if not show:
+    bar = get_printer().progress("evaluating") if show else None
+    if bar is None:
         return evaluate(model, dataset, **kwargs)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=get_printer().err, transient=True) as bar:
+    with bar:
         job = bar.add_task("eval", total=total)
         return evaluate(model, dataset, progress=lambda done, n: bar.update(job, completed=done, total=n),
                         **kwargs)

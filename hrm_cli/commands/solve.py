@@ -211,7 +211,7 @@ def solve(
     if show_read:
         _show_read(puzzle_task, puzzles)
     attempts = attempts or puzzle_task.default_attempts
-    weights = resolve_weights(weights) if weights else default_weights(puzzle_task.name)
+    weights = resolve_weights(weights, printer.show_progress) if weights else default_weights(puzzle_task.name)
     chosen = pick_engine(engine, device, len(puzzles), weights)
     loaded = load_model(weights, puzzle_task.name, device, engine=chosen)
     printer.debug(f"weights {loaded.path} ({loaded.config.arch}, {loaded.model.num_parameters():,} parameters) "
@@ -267,10 +267,10 @@ def _solve_with_progress(solve_puzzles: Callable[..., list[Solution]], loaded: L
                               f"{'s' if count > 1 else ''}")
 
             return solve_puzzles(loaded, task, puzzles, on_wave=on_wave, **kwargs)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("solving"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=printer.err, transient=True) as bar:
+    bar = printer.progress("solving")
+    if bar is None:
+        return solve_puzzles(loaded, task, puzzles, **kwargs)
+    with bar:
         job = bar.add_task("solve", total=len(puzzles))
         return solve_puzzles(loaded, task, puzzles, progress=lambda done, total: bar.update(job, completed=done),
                              **kwargs)

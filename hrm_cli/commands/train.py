@@ -22,46 +22,13 @@ import typer
 
 from hrm_cli import exit_codes
 from hrm_cli.output import get_printer
+from hrm_cli.progress import BuildProgress
 
 if TYPE_CHECKING:
     from hrm.train.config import TrainConfig
     from hrm.train.evaluate import EvalResult
 
 SCHEMA_VERSION = 1
-
-
-class BuildProgress:
-    """Shows a dataset build (hrm.data.build's progress(stage, done, total) callback) on stderr."""
-
-    def __init__(self) -> None:
-        self.printer = get_printer()
-        self.stage: str | None = None
-        self.bar = None
-        self.task = None
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        if stage != self.stage:
-            self.stage = stage
-            if self.bar is None and self.printer.show_progress:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-                self.bar = Progress(TextColumn("building dataset: {task.description}"), BarColumn(),
-                                    MofNCompleteColumn(), TimeRemainingColumn(), console=self.printer.err,
-                                    transient=True)
-                self.bar.start()
-            if self.bar is None:
-                self.printer.info(f"building dataset: {stage}")
-            else:
-                if self.task is not None:
-                    self.bar.remove_task(self.task)
-                self.task = self.bar.add_task(stage, total=total)
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
 
 
 class RichReporter:
@@ -90,14 +57,10 @@ class RichReporter:
                f"{' x' + str(info['world_size']) if info['world_size'] > 1 else ''}: "
                f"{info['total_steps']:,} steps, eval every {info['eval_every']:,}{resumed}")
         p.info(f"run directory {info['run_dir']}  (Ctrl-C saves and stops; --resume continues)")
-        if not p.show_progress:
+        self.progress = p.progress("[bold]{task.description}", "{task.fields[info]}", transient=False,
+                                   refresh_per_second=4)
+        if self.progress is None:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeRemainingColumn(), console=p.err, refresh_per_second=4)
         self.progress.start()
         self._task = self.progress.add_task("train", total=info["stop_at"], completed=info["start_step"],
                                             info=self._info())
