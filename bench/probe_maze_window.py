@@ -1,6 +1,7 @@
 """Probe: which maze model learns fastest on one CPU core? Same data, same minutes, side by side.
 
     python bench/probe_maze_window.py --minutes 10                    # every probe below, one after another
+    python bench/probe_maze_window.py --steps 150                     # same steps instead of same minutes
     python bench/probe_maze_window.py --minutes 10 --only trm-w5 hrm-full
     python bench/probe_maze_window.py --time-steps 3           # seconds per training step of each probe
 
@@ -40,11 +41,11 @@ PROBES: dict[str, tuple[str, dict[str, object]]] = {
 }
 
 
-def run_probe(name: str, minutes: float, data: Path, out_root: Path, extra: list[str]) -> dict:
+def run_probe(name: str, minutes: float, steps: int, data: Path, out_root: Path, extra: list[str]) -> dict:
     model, overrides = PROBES[name]
     out = out_root / name
     args = [sys.executable, "-m", "hrm_cli", "train", "--task", "maze", "--preset", "cpu", "--data", str(data),
-            "--out", str(out), "--no-plot", f"model={model}", "total_steps=1000000", *extra,
+            "--out", str(out), "--no-plot", f"model={model}", f"total_steps={steps or 1_000_000}", *extra,
             *[f"model.{key}={value}" for key, value in overrides.items()]]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     started = time.monotonic()
@@ -55,7 +56,7 @@ def run_probe(name: str, minutes: float, data: Path, out_root: Path, extra: list
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGINT)       # the trainer saves and stops
             process.wait(timeout=300)
-    return {"name": name, "model": model, "overrides": overrides, "minutes": minutes,
+    return {"name": name, "model": model, "overrides": overrides, "minutes": minutes, "step_budget": steps,
             "wall_seconds": round(time.monotonic() - started, 1), "returncode": process.returncode,
             **read_curve(out / "metrics.jsonl")}
 
@@ -101,6 +102,7 @@ def time_probes(names: list[str], batch_size: int, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--steps", type=int, default=0, help="stop each probe after N steps (0: after --minutes)")
     parser.add_argument("--data", type=Path, default=Path("data/maze-easy"))
     parser.add_argument("--out", type=Path, default=Path("runs/probe-maze"))
     parser.add_argument("--only", nargs="*", choices=sorted(PROBES), default=None)
@@ -116,7 +118,8 @@ def main() -> None:
     previous = json.loads(RESULTS.read_text())["probes"] if RESULTS.exists() else {}
     probes = dict(previous)
     for name in args.only or list(PROBES):
-        result = run_probe(name, args.minutes, args.data, args.out, args.overrides)
+        minutes = args.minutes if not args.steps else 24 * 60.0   # a step budget stops the run itself
+        result = run_probe(name, minutes, args.steps, args.data, args.out, args.overrides)
         probes[name] = result
         best = max((p["exact_accuracy"] for p in result["curve"]), default=float("nan"))
         print(f"{name:14s} {result['steps']:>6} steps  {result['examples_per_s']} ex/s  best exact {best:.3f}",
