@@ -4,6 +4,8 @@ Public API (imports are lazy so `import hrm` stays cheap):
     hrm.load_model(weights=None, task="sudoku", device="auto", engine="torch") -> LoadedModel
         (engine="numpy": the same forward in numpy, CPU inference without importing torch)
     hrm.get_task("sudoku" | "maze" | "arc") -> Task
+    hrm.register_task(name, factory): another puzzle family (a class implementing hrm.tasks.base.Task,
+        usually on hrm.tasks.base.TaskDefaults); every front end draws it from its `look` (hrm.tasks.look)
     hrm.solve(loaded, task, puzzles, ...) -> list[Solution]
     hrm.iter_steps(model, tokens, ...) / hrm.frames(loaded, task, puzzle) -> per-segment streams
 
@@ -20,6 +22,7 @@ _LAZY = {
     "load_model": "hrm.weights",
     "get_task": "hrm.tasks",
     "detect_task": "hrm.tasks",
+    "register_task": "hrm.tasks",
     "solve": "hrm.solver",
     "iter_steps": "hrm.solver",
     "frames": "hrm.solver",
