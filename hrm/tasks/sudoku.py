@@ -98,17 +98,26 @@ def _units() -> list[tuple[str, list[tuple[int, int]]]]:
 UNITS = _units()
 
 
+_UNIT_CELLS = np.array([[r * SIZE + c for r, c in cells] for _, cells in UNITS])   # [27, 9] flat indices
+_DIGITS = np.arange(1, SIZE + 1)
+
+
+def _unit_digits(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's cell values ([27, 9], 0 for blanks and non-digits) and how often each digit 1..9
+    occurs in it ([27, 9])."""
+    flat = np.asarray(grid).reshape(-1)
+    values = np.where((flat >= 1) & (flat <= SIZE), flat, 0)[_UNIT_CELLS]
+    return values, (values[:, :, None] == _DIGITS).sum(axis=1)
+
+
 def duplicate_groups(grid: np.ndarray) -> list[tuple[str, int, list[tuple[int, int]]]]:
     """(unit name, digit, its cells) for every digit repeated in a row, column or box (0 ignored): the
-    one Sudoku rule check, behind the verifier's messages and every red cell."""
-    grid = np.asarray(grid)
+    one Sudoku rule check, behind the verifier's messages and every red cell (`conflict_mask`)."""
+    values, counts = _unit_digits(grid)
     groups = []
-    for unit_name, cells in UNITS:
-        by_digit: dict[int, list[tuple[int, int]]] = {}
-        for r, c in cells:
-            if 1 <= grid[r, c] <= SIZE:
-                by_digit.setdefault(int(grid[r, c]), []).append((r, c))
-        groups += [(unit_name, digit, where) for digit, where in sorted(by_digit.items()) if len(where) > 1]
+    for unit, digit_index in zip(*np.nonzero(counts > 1), strict=True):
+        where = [divmod(int(i), SIZE) for i in _UNIT_CELLS[unit][values[unit] == digit_index + 1]]
+        groups.append((UNITS[unit][0], int(digit_index) + 1, where))
     return groups
 
 
@@ -119,11 +128,13 @@ def duplicate_messages(grid: np.ndarray) -> list[str]:
 
 
 def conflict_mask(grid: np.ndarray) -> np.ndarray:
-    """bool 9x9: filled cells whose digit repeats in their row, column or box."""
-    mask = np.zeros((SIZE, SIZE), dtype=bool)
-    for _, _, where in duplicate_groups(grid):
-        mask[tuple(np.array(where).T)] = True
-    return mask
+    """bool 9x9: filled cells whose digit repeats in their row, column or box (the counts of
+    `duplicate_groups`, vectorised: the photo reader asks this hundreds of times per picture)."""
+    values, counts = _unit_digits(grid)
+    repeated = (values > 0) & (np.take_along_axis(counts, np.maximum(values - 1, 0), axis=1) > 1)
+    mask = np.zeros(CELLS, dtype=bool)
+    np.logical_or.at(mask, _UNIT_CELLS.reshape(-1), repeated.reshape(-1))
+    return mask.reshape(SIZE, SIZE)
 
 
 def solution_violations(question: np.ndarray, answer: np.ndarray) -> list[str]:
