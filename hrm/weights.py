@@ -73,10 +73,15 @@ def default_weights(task: str) -> Path:
     return folder / file
 
 
-def resolve_weights(weights: str | Path) -> Path:
-    """A weights file from what a user typed: a file; a run folder (its best.safetensors); or the name of
-    a shipped model (`sudoku-hrm-cpu`, with or without .safetensors). Anything else is returned as given,
-    for the loader to report as missing."""
+def resolve_weights(weights: str | Path, progress: bool = True) -> Path:
+    """A weights file from what a user typed: a file; a run folder (its best.safetensors); the name of a
+    shipped model (`sudoku-hrm-cpu`, with or without .safetensors); or a hub model `hf:OWNER/NAME[@REVISION]`
+    (downloaded and converted on first use, hrm/hub.py). Anything else is returned as given, for the loader
+    to report as missing."""
+    from hrm.hub import hub_weights, is_hub_spec
+
+    if is_hub_spec(weights):
+        return hub_weights(str(weights), progress)
     path = Path(weights)
     if path.is_dir() and (path / "best.safetensors").is_file():
         return path / "best.safetensors"

@@ -211,6 +211,8 @@ class _Parser:
             if not line.strip() and not self._more_continuation(parent_indent):
                 break
             stripped = _strip_comment(line.strip())
+            if re.search(r":(\s|$)", stripped):
+                raise self._error("'key: value' inside a plain scalar (bad indentation?)")
             ended_by_comment = stripped != line.strip()
             words.append(stripped)
             self.i += 1

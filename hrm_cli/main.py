@@ -22,7 +22,8 @@ import typer
 from hrm_cli import exit_codes, help_format
 from hrm_cli.output import Printer, get_printer, set_printer, survive_closed_outputs
 
-COMMANDS = ["solve", "watch", "train", "eval", "data", "presets", "plot", "export", "info"]
+COMMANDS = ["solve", "watch", "train", "eval", "data", "presets", "plot", "export", "info", "import"]
+_MODULES = {"import": "import_checkpoint"}   # `import` is a Python keyword
 
 app = typer.Typer(
     name="hrm",
@@ -65,7 +66,7 @@ def _global_options(
 
 def _register_commands() -> None:
     for name in COMMANDS:
-        importlib.import_module(f"hrm_cli.commands.{name}").register(app)
+        importlib.import_module(f"hrm_cli.commands.{_MODULES.get(name, name)}").register(app)
 
 
 _register_commands()

@@ -17,8 +17,10 @@ Routes, as the real services answer them (HEAD and GET, `Range: bytes=N-` or `N-
     /{owner}/{repo}/archive/{commit}.tar.gz    GitHub source archive (top folder {repo}-{commit}/)
     /{owner}/{repo}/raw/{commit}/{path}        one file of a GitHub repository
 Resolve answers carry ETag (the quoted SHA-256 of the file), X-Repo-Commit, Content-Length and
-Accept-Ranges. Knobs: `truncate_next(n)` closes the next file body after n bytes (a dropped connection),
-`ignore_range` answers every GET whole with 200, `requests` records (method, path, Range header).
+Accept-Ranges. A hub 404 says why in X-Error-Code, as the real hub does (RepoNotFound, RevisionNotFound,
+EntryNotFound), which huggingface_hub turns into its named errors. Knobs: `truncate_next(n)` closes the
+next file body after n bytes (a dropped connection), `ignore_range` answers every GET whole with 200,
+`requests` records (method, path, Range header).
 `closed_port_url()` gives a URL on which nothing listens (no network).
 """
 
@@ -149,6 +151,24 @@ class LoopbackHub:
             return self._resolve(kind, "/".join(parts[:2]), parts[3], "/".join(parts[4:]))
         return None
 
+    def error_code(self, path: str) -> str | None:
+        """Why a hub path is not found, in the real hub's X-Error-Code words (None for other paths)."""
+        parts = urllib.parse.unquote(path.split("?", 1)[0]).strip("/").split("/")
+        if parts[0] == "api" and len(parts) >= 4:
+            kind, rest = {"models": "model", "datasets": "dataset"}.get(parts[1]), parts[4:]
+            repo = "/".join(parts[2:4])
+            revision = rest[1] if len(rest) >= 2 and rest[0] in ("revision", "tree") else "main"
+        else:
+            kind = "dataset" if parts[0] == "datasets" else "model"
+            parts = parts[1:] if kind == "dataset" else parts
+            if not (len(parts) >= 5 and parts[2] == "resolve"):
+                return None
+            repo, revision = "/".join(parts[:2]), parts[3]
+        entry = self.repos.get((kind, repo)) if kind else None
+        if entry is None:
+            return "RepoNotFound"
+        return "EntryNotFound" if entry.matches(revision) else "RevisionNotFound"
+
     def _repo(self, kind: str, repo: str, revision: str) -> HubRepo | None:
         entry = self.repos.get((kind, repo))
         return entry if entry is not None and entry.matches(revision) else None
@@ -207,7 +227,11 @@ def _handler_for(hub: LoopbackHub) -> type[BaseHTTPRequestHandler]:
             hub.requests.append((self.command, self.path, wanted))
             served = hub.route(self.path)
             if served is None:
-                self._send(404, b'{"error": "not found"}', {"Content-Type": "application/json"}, send_body)
+                headers = {"Content-Type": "application/json"}
+                code = hub.error_code(self.path)
+                if code is not None:
+                    headers["X-Error-Code"] = code
+                self._send(404, b'{"error": "not found"}', headers, send_body)
                 return
             body, status = served.body, 200
             headers = {"Content-Type": served.content_type, "Accept-Ranges": "bytes", **served.headers}

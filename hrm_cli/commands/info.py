@@ -18,8 +18,10 @@ def info(
     """Print a weights file's card: architecture, parameters, task, data, training, accuracy."""
     from rich.table import Table
 
-    from hrm.weights import load_model
+    from hrm.weights import load_model, resolve_weights
 
+    if weights is not None:
+        weights = resolve_weights(weights, get_printer().show_progress)
     loaded = load_model(weights, None if weights else task, "cpu")
     config = loaded.config
     record = {

@@ -42,6 +42,10 @@ def watch(
     if file == "-":
         raise HRMError("hrm watch needs the keyboard on stdin, so it cannot read the puzzle from there",
                        hint="save the puzzle to a file and pass its path")
+    if weights is not None:   # a hub model is downloaded here, before the app owns the terminal
+        from hrm.weights import resolve_weights
+
+        weights = resolve_weights(weights, get_printer().show_progress)
     opener = SessionOpener(task=task, weights=weights, device=device, max_segments=max_segments,
                            attempts=attempts, index=index)
     chosen = opener.read(Path(file)) if file is not None else None
