@@ -12,9 +12,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hrm.errors import WeightsError
+
+if TYPE_CHECKING:
+    from hrm.importer import Converted
 
 PREFIX = "hf:"
 REFERENCE_FILES = ["all_config.yaml", "checkpoint", "step_*", "*.pt", "identifiers.json", "README.md", "LICENSE*"]
@@ -66,16 +69,28 @@ def parse_spec(text: str) -> HubSpec:
 def hub_weights(text: str, progress: bool = True) -> Path:
     """Our weights file for `hf:OWNER/NAME[@REVISION]`: downloaded and converted on first use, then cached."""
     from hrm.data.download import cache_root
-    from hrm.importer import import_checkpoint
 
     spec = parse_spec(text)
     folder = download_snapshot(spec, progress)
     out = cache_root() / "hub" / spec.repo.replace("/", "--") / f"{folder.name}.safetensors"
     if not out.is_file():
-        card = {"source": f"https://huggingface.co/{spec.repo} (commit {folder.name})", "hub_id": spec.repo,
-                **KNOWN_RELEASES.get(spec.repo, {})}
-        import_checkpoint(folder, out, source=card["source"], card_extra=card)
+        convert_snapshot(spec, folder, out)
     return out
+
+
+def import_from_hub(text: str, out: Path, progress: bool = True, **options: Any) -> Converted:
+    """`hrm import hf:...`: download, then convert into `out` with the importer's options (task, config,
+    identifiers: a released folder may lack its all_config.yaml or the ARC identifiers)."""
+    spec = parse_spec(text)
+    return convert_snapshot(spec, download_snapshot(spec, progress), out, **options)
+
+
+def convert_snapshot(spec: HubSpec, folder: Path, out: Path, **options: Any) -> Converted:
+    from hrm.importer import import_checkpoint
+
+    card = {"source": f"https://huggingface.co/{spec.repo} (commit {folder.name})", "hub_id": spec.repo,
+            **KNOWN_RELEASES.get(spec.repo, {})}
+    return import_checkpoint(folder, out, source=card["source"], card_extra=card, **options)
 
 
 def download_snapshot(spec: HubSpec, progress: bool = True) -> Path:

@@ -218,3 +218,20 @@ def test_missing_huggingface_hub_is_one_line(hub, capsys, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)     # import fails as when it is not installed
     line = one_line_error(run_cli(capsys, monkeypatch, "info", "hf:someone/trm"))
     assert "needs huggingface_hub" in line and "pip install 'hrm[hub]'" in line
+
+
+def test_hub_folder_without_its_config_takes_one_given(hub, tmp_path, capsys, monkeypatch) -> None:
+    """As sapientinc/HRM-checkpoint-ARC-2 ships: weights without all_config.yaml (nor identifiers.json)."""
+    files = hub_files("trm-att")
+    config, names = files.pop("all_config.yaml"), files.pop("identifiers.json")
+    hub.add_model("someone/arc-like", files)
+    out = tmp_path / "arc-like.safetensors"
+    line = one_line_error(run_cli(capsys, monkeypatch, "import", "hf:someone/arc-like", "-o", str(out)))
+    assert "no all_config.yaml beside" in line and "pass --config" in line
+    (tmp_path / "all_config.yaml").write_bytes(config)
+    (tmp_path / "identifiers.json").write_bytes(names)
+    result = run_cli(capsys, monkeypatch, "import", "hf:someone/arc-like", "-o", str(out), "--json",
+                     "--config", str(tmp_path / "all_config.yaml"), "--identifiers", str(tmp_path / "identifiers.json"))
+    assert result.code == 0, result.err
+    record = json.loads(result.out)
+    assert record["named_puzzles"] == 2 and record["source"].startswith("https://huggingface.co/someone/arc-like")

@@ -273,8 +273,10 @@ def main() -> None:
     parser.add_argument("--size", choices=("tiny", "paper"), default="tiny")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default="hrm,trm-mlp,trm-att")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (results differ in the last bits between thread counts)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     checkouts = {"hrm": args.hrm.resolve(), "trm": args.trm.resolve()}
     wanted = set(args.models.split(","))
     for spec in tiny_specs() if args.size == "tiny" else paper_specs():

@@ -26,37 +26,23 @@ def import_command(
     as_json: bool = typer.Option(False, "--json", help="Print what was written as one JSON object."),
 ) -> None:
     """Convert a released or self-trained HRM/TRM checkpoint into a weights file hrm runs on the CPU."""
-    from hrm.hub import hub_weights, is_hub_spec, parse_spec
+    from hrm.hub import import_from_hub, is_hub_spec, parse_spec
     from hrm.importer import import_checkpoint
     from hrm.weights import load_model
 
     printer = get_printer()
-    warnings: list[str] = []
+    options = dict(task=task, config=config, identifiers=identifiers)
     if is_hub_spec(source):
-        if config is not None or identifiers is not None:
-            from hrm.errors import HRMError
-
-            raise HRMError("--config and --identifiers apply to a local folder", hint="download it, then import it")
-        cached = hub_weights(source, printer.show_progress)
         out = out or Path.cwd() / f"{parse_spec(source).repo.split('/')[1]}.safetensors"
-        _copy(cached, out)
+        warnings = import_from_hub(source, out, printer.show_progress, **options).warnings
     else:
         src = Path(source)
         out = out or Path.cwd() / f"{(src if src.is_dir() else src.parent).resolve().name}.safetensors"
-        warnings = import_checkpoint(src, out, task, config, identifiers).warnings
+        warnings = import_checkpoint(src, out, **options).warnings
     loaded = load_model(out, task, "cpu", engine="numpy")     # what was written loads, for the task asked
     for warning in warnings:
         printer.warn(warning)
     _report(out, loaded, as_json)
-
-
-def _copy(cached: Path, out: Path) -> None:
-    import shutil
-
-    from hrm.checkpoint import atomic_write
-
-    if cached.resolve() != out.resolve():
-        atomic_write(out, lambda tmp: shutil.copyfile(cached, tmp))
 
 
 def _report(out: Path, loaded: LoadedModel, as_json: bool) -> None:
