@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hrm_cli.output import get_printer
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from rich.progress import Progress, ProgressColumn, TaskID
+
+
+def build_count_column() -> ProgressColumn:
+    """Done/total of a dataset-build stage: bytes and speed for downloads, items for the others."""
+    from rich.progress import DownloadColumn, MofNCompleteColumn, ProgressColumn, TransferSpeedColumn
+    from rich.table import Column
+    from rich.text import Text
+
+    from hrm.data.download import DOWNLOAD_STAGE
+
+    class BuildCountColumn(ProgressColumn):
+        def __init__(self) -> None:
+            super().__init__(table_column=Column(no_wrap=True))
+            self.items, self.size, self.speed = MofNCompleteColumn(), DownloadColumn(), TransferSpeedColumn()
+
+        def render(self, task: Any) -> Text:
+            if not task.description.startswith(DOWNLOAD_STAGE):
+                return self.items.render(task)
+            return Text.assemble(self.size.render(task), " ", self.speed.render(task))
+
+    return BuildCountColumn()
 
 
 class BuildProgress:
@@ -25,7 +46,7 @@ class BuildProgress:
         if stage != self.stage:
             self.stage = stage
             if self.bar is None:
-                self.bar = self.printer.progress("building dataset: {task.description}")
+                self.bar = self.printer.progress("building dataset: {task.description}", count=build_count_column())
                 if self.bar is not None:
                     self.bar.start()
             if self.bar is None:

@@ -381,3 +381,17 @@ def test_the_loopback_hub_answers_huggingface_hub_itself(loopback_hub, tmp_path)
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "['config.json', 'sub/w.bin']"
+
+
+def test_build_bars_count_downloads_in_bytes_and_other_stages_in_items() -> None:
+    from rich.progress import Progress
+
+    from hrm_cli.progress import build_count_column
+
+    column = build_count_column()
+    with Progress(column, disable=True) as bars:
+        download_stage = bars.add_task("download train.csv", total=10_000_000, completed=5_000_000)
+        puzzles = bars.add_task("train puzzles", total=100, completed=30)
+        by_id = {task.id: task for task in bars.tasks}
+        assert str(column.render(by_id[download_stage])).startswith("5.0/10.0 MB")
+        assert str(column.render(by_id[puzzles])).strip() == "30/100"

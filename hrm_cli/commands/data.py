@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from hrm_cli.output import Printer, get_printer
+from hrm_cli.progress import build_count_column
 
 SCHEMA_VERSION = 1
 
@@ -22,7 +23,7 @@ data_app = typer.Typer(help="List, build and inspect datasets.", no_args_is_help
 @contextlib.contextmanager
 def _progress_callback(printer: Printer) -> Iterator[Any]:
     """A progress(stage, done, total) callback drawing one Rich bar per stage on stderr (or nothing)."""
-    bars = printer.progress(count=_count_column(), elapsed=True) if printer.show_progress else None
+    bars = printer.progress(count=build_count_column(), elapsed=True) if printer.show_progress else None
     if bars is None:
         yield None
         return
@@ -35,27 +36,6 @@ def _progress_callback(printer: Printer) -> Iterator[Any]:
             bars.update(tasks[stage], completed=done, total=total)
 
         yield update
-
-
-def _count_column() -> Any:
-    """Done/total: bytes (with speed) for download stages, items for the others."""
-    from rich.progress import DownloadColumn, MofNCompleteColumn, ProgressColumn, TransferSpeedColumn
-    from rich.table import Column
-    from rich.text import Text
-
-    from hrm.data.download import DOWNLOAD_STAGE
-
-    class CountColumn(ProgressColumn):
-        def __init__(self) -> None:
-            super().__init__(table_column=Column(no_wrap=True))
-            self.items, self.size, self.speed = MofNCompleteColumn(), DownloadColumn(), TransferSpeedColumn()
-
-        def render(self, task: Any) -> Text:
-            if not task.description.startswith(DOWNLOAD_STAGE):
-                return self.items.render(task)
-            return Text.assemble(self.size.render(task), " ", self.speed.render(task))
-
-    return CountColumn()
 
 
 @data_app.command("list")
