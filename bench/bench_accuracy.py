@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -101,7 +102,8 @@ def main() -> None:
                   f"segments {row['mean_segments']:5.2f}  {row['ms_per_puzzle']:8.1f} ms/puzzle  "
                   f"({row['puzzles']} puzzles)", flush=True)
     print_table(rows)
-    record = {"weights": args.weights, "device": str(loaded.device), "adaptive": not args.fixed,
+    record = {"command": "python bench/bench_accuracy.py " + " ".join(sys.argv[1:]),
+              "weights": args.weights, "device": str(loaded.device), "adaptive": not args.fixed,
               "max_segments": args.max_segments,
               "machine": f"{platform.machine()} {os.cpu_count()} cpus", "load_average": os.getloadavg(),
               "results": rows}
