@@ -1,9 +1,11 @@
 """Fuzz the CLI with malformed puzzles, images, weights and ARC task files.
 
 Every case runs the real entry point (`hrm_cli.main.main`) in a forked child of one warm process, so
-a case costs milliseconds instead of an interpreter start, and each child is bounded: an alarm after
---seconds and an address-space limit of --memory above what the parent had mapped. A case passes when
-it exits 0, 1 or 2 in time and within memory, printing no traceback and no generic
+a case costs milliseconds instead of an interpreter start, and each child is bounded: --seconds of CPU
+time (so the limit means the same on a busy machine as on a quiet one), a wall-clock guard of
+WALL_FACTOR times that for a case that blocks without computing (a FIFO, a stalled read), and an
+address-space limit of --memory above what the parent had mapped. A case passes when it exits 0, 1
+or 2 in time and within memory, printing no traceback and no generic
 "ErrorName: ... (run with --debug ...)" line: every failure a user can cause names its problem.
 
     python bench/fuzz.py --n 10000            # about 2,500 cases per kind; prints the figures
@@ -38,6 +40,7 @@ sys.path.insert(0, str(REPO))
 EXAMPLES = REPO / "examples"
 GENERIC = "run with --debug for the traceback"
 ALLOWED_CODES = {0, 1, 2}
+WALL_FACTOR = 10
 
 
 @dataclass
@@ -52,10 +55,11 @@ class Case:
 class Outcome:
     code: int | None                      # exit code; None when a signal ended the child
     signal: int | None
-    seconds: float
+    seconds: float                        # wall clock
     memory_mb: float                      # peak resident growth over the parent
     out: str
     err: str
+    cpu_seconds: float = 0.0              # user + system time of the child: what the limit counts
     problems: list[str] = field(default_factory=list)
 
 
@@ -84,8 +88,10 @@ def _child(argv: list[str], seconds: float, memory: int, report: Path) -> None:
     os.environ.update(NO_COLOR="1", COLUMNS="120")   # the child's own environment: plain, fixed-width text
     try:
         resource.setrlimit(resource.RLIMIT_AS, (_virtual_bytes() + memory, resource.RLIM_INFINITY))
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        signal.setitimer(signal.ITIMER_PROF, seconds)                  # CPU time: SIGPROF ends the child
+        signal.setitimer(signal.ITIMER_REAL, seconds * WALL_FACTOR)    # blocked without computing
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
         sys.argv = ["hrm", *argv]
         from hrm_cli.main import main
 
@@ -127,14 +133,15 @@ def run_case(case: Case, workdir: Path, *, seconds: float = 5.0, memory: int = 1
             sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
             sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
             _child(argv, seconds, memory, report)
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         elapsed = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         outcome = Outcome(os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
                           os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, elapsed,
                           int(report.read_text()) / 1024 if report.exists() else 0.0,
-                          out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+                          out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                          usage.ru_utime + usage.ru_stime)
     path.unlink(missing_ok=True)
     outcome.problems = judge(outcome, seconds, memory)
     return outcome
@@ -142,8 +149,10 @@ def run_case(case: Case, workdir: Path, *, seconds: float = 5.0, memory: int = 1
 
 def judge(o: Outcome, seconds: float, memory: int) -> list[str]:
     problems = []
-    if o.signal == signal.SIGALRM or o.seconds > seconds:
+    if o.signal == signal.SIGPROF or o.cpu_seconds > seconds:
         problems.append(f"over {seconds:g} s")
+    elif o.signal == signal.SIGALRM:
+        problems.append(f"blocked over {seconds * WALL_FACTOR:g} s")
     elif o.signal is not None:
         problems.append(f"killed by signal {o.signal}")
     elif o.code not in ALLOWED_CODES:
@@ -388,7 +397,8 @@ def fuzz(n: int, kinds: list[str], seed: int, *, seconds: float, memory: int,
          progress: Callable[[int], None] | None = None, keep: Path | None = None) -> dict:
     warm_up()
     rng = random.Random(seed)
-    report: dict = {kind: {"cases": 0, "failed": 0, "codes": {}, "max_seconds": 0.0, "max_memory_mb": 0.0}
+    report: dict = {kind: {"cases": 0, "failed": 0, "codes": {}, "max_cpu_seconds": 0.0, "max_wall_seconds": 0.0,
+                           "max_memory_mb": 0.0}
                     for kind in kinds}
     failures: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -417,7 +427,8 @@ def _tally(row: dict, outcome: Outcome) -> None:
     row["failed"] += bool(outcome.problems)
     key = str(outcome.code if outcome.code is not None else f"signal {outcome.signal}")
     row["codes"][key] = row["codes"].get(key, 0) + 1
-    row["max_seconds"] = round(max(row["max_seconds"], outcome.seconds), 3)
+    row["max_cpu_seconds"] = round(max(row["max_cpu_seconds"], outcome.cpu_seconds), 3)
+    row["max_wall_seconds"] = round(max(row["max_wall_seconds"], outcome.seconds), 3)
     row["max_memory_mb"] = round(max(row["max_memory_mb"], outcome.memory_mb), 1)
 
 
@@ -426,7 +437,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="cases in all, spread over the kinds")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated: " + ", ".join(KINDS))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seconds", type=float, default=5.0, help="time limit per case")
+    parser.add_argument("--seconds", type=float, default=5.0, help="CPU-time limit per case")
     parser.add_argument("--memory-gb", type=float, default=1.0, help="memory limit per case")
     parser.add_argument("--show", type=int, default=3, help="failures printed in full")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "fuzz.json"))
@@ -446,11 +457,13 @@ def main() -> None:
     result = fuzz(args.n, kinds, args.seed, seconds=args.seconds, memory=int(args.memory_gb * 2**30),
                   progress=progress, keep=Path(args.keep) if args.keep else None)
     print(file=sys.stderr)
-    result.update(n=args.n, seed=args.seed, seconds_limit=args.seconds, memory_limit_gb=args.memory_gb,
-                  wall_s=round(time.perf_counter() - started, 1))
+    result.update(n=args.n, seed=args.seed, cpu_seconds_limit=args.seconds, wall_guard_s=args.seconds * WALL_FACTOR,
+                  memory_limit_gb=args.memory_gb, wall_s=round(time.perf_counter() - started, 1),
+                  load_average=os.getloadavg())
     for kind, row in result["per_kind"].items():
         print(f"{kind:8}  {row['cases']:6,} cases  {row['failed']:4} failed  exit codes {row['codes']}  "
-              f"max {row['max_seconds']:.2f} s  max {row['max_memory_mb']:.0f} MB")
+              f"max {row['max_cpu_seconds']:.2f} s CPU ({row['max_wall_seconds']:.2f} s wall)  "
+              f"max {row['max_memory_mb']:.0f} MB")
     problems: dict[str, int] = {}
     for failure in result["failures"]:
         for p in failure["problems"]:

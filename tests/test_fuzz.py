@@ -6,6 +6,7 @@ runs thousands of the same cases."""
 from __future__ import annotations
 
 import random
+import signal
 import sys
 from pathlib import Path
 
@@ -41,13 +42,17 @@ def test_malformed_input_gets_a_clear_answer_in_bounded_time_and_memory(kind: st
 
 
 def test_the_harness_catches_tracebacks_generic_errors_and_timeouts(tmp_path: Path, warm: None):
-    """A harness that cannot fail proves nothing: an uncaught error and a hang are reported."""
-    slow = fuzz.Outcome(None, 14, 6.0, 0.0, "", "")
+    """A harness that cannot fail proves nothing: an uncaught error, a hang and a block are reported."""
+    slow = fuzz.Outcome(None, signal.SIGPROF, 6.0, 0.0, "", "", cpu_seconds=5.0)
+    busy_machine = fuzz.Outcome(0, None, 9.0, 0.0, "", "", cpu_seconds=1.0)
+    blocked = fuzz.Outcome(None, signal.SIGALRM, 50.0, 0.0, "", "", cpu_seconds=0.1)
     generic = fuzz.Outcome(2, None, 0.1, 0.0, "", f"error: ValueError: x ({fuzz.GENERIC})\n")
     crashed = fuzz.Outcome(99, None, 0.1, 0.0, "", "Traceback (most recent call last):\n  ...\n")
     fine = fuzz.Outcome(2, None, 0.1, 3.0, "", "error: bad.txt:1:3: unknown character 'x'\n")
     limits = {"seconds": 5.0, "memory": 1 << 30}
     assert fuzz.judge(slow, **limits) == ["over 5 s"]
+    assert fuzz.judge(busy_machine, **limits) == []          # the limit counts CPU time, not a busy machine's wall
+    assert fuzz.judge(blocked, **limits) == ["blocked over 50 s"]
     assert fuzz.judge(generic, **limits) == ["generic message"]
     assert "traceback" in fuzz.judge(crashed, **limits) and "exit code 99" in fuzz.judge(crashed, **limits)
     assert fuzz.judge(fine, **limits) == []
