@@ -234,7 +234,7 @@ def model_config(arch: dict[str, Any], tensors: dict[str, torch.Tensor], task: s
         H_cycles=field_of.integer("H_cycles"), L_cycles=field_of.integer("L_cycles"),
         halt_max_steps=field_of.integer("halt_max_steps"),
         halt_exploration_prob=field_of.number("halt_exploration_prob", 0.1),
-        pos_encodings=_positions(field_of.text("pos_encodings"), kind, config_path),
+        pos_encodings=_positions(field_of.text("pos_encodings"), name, config_path),
         mixer="mlp" if field_of.flag("mlp_t", False) else "attention",
         rms_norm_eps=field_of.number("rms_norm_eps", 1e-5), rope_theta=field_of.number("rope_theta", 10000.0),
         forward_dtype=field_of.text("forward_dtype", "bfloat16"),
@@ -265,10 +265,10 @@ def _task_for_vocab(vocab_size: int, task: str | None) -> str:
     return matching[0]
 
 
-def _positions(value: str, kind: str, path: Path) -> str:
+def _positions(value: str, arch_name: str, path: Path) -> str:
     if value in ("rope", "learned"):
         return value
-    if kind == "trm":            # the TRM code treats any other value as no positional encoding
+    if arch_name.startswith("recursive_reasoning."):   # the TRM repository's models take any other value as none
         return "none"
     raise WeightsError(f"{path}: arch.pos_encodings {value[:20]!r} is neither rope nor learned")
 
