@@ -221,3 +221,24 @@ def test_a_constant_rate_run_is_cooled_down_by_resuming_with_a_decay_window(data
     assert rates[3] == rates[6] == 1e-3 and 1e-4 < rates[9] < 1e-3 and rates[12] == pytest.approx(1e-4)
     with pytest.raises(HRMError, match="lr_decay_steps"):
         cooled.with_overrides(["lr_decay_steps=-1"])
+
+
+def test_compile_on_a_cpu_without_a_cxx_compiler_trains_eager_with_a_warning(
+        dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hrm.train import Reporter, loop
+
+    class Collect(Reporter):
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def log(self, message: str) -> None:
+            self.lines.append(message)
+
+    compiled: list[object] = []
+    monkeypatch.setattr(loop.shutil, "which", lambda name: None)
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda module, *a, **k: compiled.append(module))
+    reporter = Collect()
+    result = train(tiny_config(total_steps=2, compile=True), tmp_path / "run", device="cpu", data_dir=dataset,
+                   reporter=reporter)
+    assert result.status == "finished" and not compiled
+    assert any("needs a C++ compiler" in line for line in reporter.lines)

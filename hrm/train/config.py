@@ -220,10 +220,11 @@ def _cpu(task: str) -> TrainConfig:
 def _shipped_sudoku() -> TrainConfig:
     """The recipe of the shipped Sudoku weights (docs/sudoku-training.md): TRM tiny (113,601 parameters,
     T=3, n=6, MLP token mixer), Mmax 8, EMA 0.999, on generated puzzles like published ones. Hours on one
-    CPU core and still improving; `--until N` stops early and `--resume` continues."""
+    CPU core and still improving; `--until N` stops early and `--resume` continues. Compiled on a CPU too
+    (from step 25,584 of the shipped run): a few minutes of compiling buy 1.2-1.4x faster steps."""
     return replace(_cpu("sudoku"), model="trm-sudoku-tiny", data="sudoku-published",
                    model_overrides={"halt_max_steps": 8, "mixer": "mlp", "pos_encodings": "none"},
-                   ema=True, total_steps=100_000, eval_every=1000, eval_limit=500)
+                   ema=True, total_steps=100_000, eval_every=1000, eval_limit=500, compile=True)
 
 
 def _build() -> dict[str, TrainConfig]:
