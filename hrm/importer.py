@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrm.config import ModelConfig, task_shape
-from hrm.errors import WeightsError
+from hrm.errors import HRMError, WeightsError
 from hrm.yaml_subset import YAMLSubsetError, parse_yaml
 
 if TYPE_CHECKING:
@@ -243,10 +243,8 @@ def model_config(arch: dict[str, Any], tensors: dict[str, torch.Tensor], task: s
     )
     try:
         return ModelConfig(**values)
-    except WeightsError:
-        raise
-    except Exception as exc:   # HRMError from validation, with the config file named
-        raise WeightsError(f"{config_path}: {getattr(exc, 'message', str(exc))[:200]}") from None
+    except HRMError as exc:   # the config's own validation, with the file named
+        raise WeightsError(f"{config_path}: {exc.message[:200]}") from None
 
 
 def _task_for_vocab(vocab_size: int, task: str | None) -> str:
@@ -399,15 +397,23 @@ def reference_card(folder: ReferenceFolder, converted: Converted, out: Path, sou
     return card
 
 
-def _dtype_summary(tensors: dict[str, torch.Tensor]) -> str:
+def _dtype_name(tensor: torch.Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
+
+
+def main_dtype(tensors: dict[str, torch.Tensor]) -> str:
+    """The dtype holding most of the values."""
     counts: dict[str, int] = {}
     for tensor in tensors.values():
-        name = str(tensor.dtype).removeprefix("torch.")
-        counts[name] = counts.get(name, 0) + tensor.numel()
-    main = max(counts, key=counts.__getitem__)
-    others = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values()} - {main})
-    exceptions = [f"{', '.join(k for k, t in tensors.items() if str(t.dtype).removeprefix('torch.') == d)} {d}"
-                  for d in others]
+        counts[_dtype_name(tensor)] = counts.get(_dtype_name(tensor), 0) + tensor.numel()
+    return max(counts, key=counts.__getitem__)
+
+
+def _dtype_summary(tensors: dict[str, torch.Tensor]) -> str:
+    """'float32 (H_init, L_init bfloat16), as in the source'."""
+    main = main_dtype(tensors)
+    others = sorted({_dtype_name(t) for t in tensors.values()} - {main})
+    exceptions = [f"{', '.join(k for k, t in tensors.items() if _dtype_name(t) == d)} {d}" for d in others]
     return main + (f" ({'; '.join(exceptions)}), as in the source" if exceptions else ", as in the source")
 
 
@@ -443,7 +449,7 @@ def write_weights(converted: Converted, out: Path, card: dict[str, Any], train_s
     from hrm.checkpoint import FORMAT_VERSION, atomic_write
 
     metadata = {"format_version": FORMAT_VERSION, "hrm_config": converted.config.to_json(),
-                "task": converted.config.task, "dtype": card["stored_dtypes"].split(" ")[0].rstrip(","),
+                "task": converted.config.task, "dtype": main_dtype(converted.tensors),
                 "card": json.dumps(card)}
     if converted.identifiers:
         metadata["identifiers"] = json.dumps(converted.identifiers)

@@ -13,8 +13,8 @@ from rich.console import Console
 if TYPE_CHECKING:
     from rich.progress import Progress, ProgressColumn
 
-WEIGHTS_HELP = ("Weights file, run folder, shipped model name or hub model hf:OWNER/NAME[@REVISION] "
-                "(default: the shipped model).")
+WEIGHTS_HELP = ("Weights file, run folder, shipped model name, or hub model hf:OWNER/NAME (hf:OWNER/NAME@REVISION "
+                "for one revision) (default: the shipped model).")
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"}

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 def import_command(
     source: str = typer.Argument(..., help="Checkpoint folder (or its weights file) in the layout the HRM and TRM "
-                                           "repositories write, or a hub model hf:OWNER/NAME[@REVISION]."),
+                                           "repositories write, or a hub model hf:OWNER/NAME "
+                                           "(hf:OWNER/NAME@REVISION for one revision)."),
     out: Path = typer.Option(None, "--out", "-o", help="Weights file to write (default: NAME.safetensors here)."),
     task: str = typer.Option(None, "--task", "-t", help="sudoku, maze or arc (default: from the vocabulary)."),
     config: Path = typer.Option(None, "--config", help="The run's all_config.yaml when it is not beside the "
