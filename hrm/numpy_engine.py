@@ -9,7 +9,6 @@ Inference only: no autograd, no ACT training wrapper.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -29,12 +28,9 @@ Rope = tuple[np.ndarray, np.ndarray] | None             # (cos, sin) tables, Non
 def model_size(path: str | Path) -> tuple[int, int]:
     """(parameters, sequence length) of a weights file, from its header alone (no tensor is read)."""
     header = read_header(path)
-    try:
-        config = json.loads(header.metadata["hrm_config"])
-        parameters = sum(math.prod(shape) for name, shape in header.shapes().items() if name not in _BUFFERS)
-        return parameters, int(config["seq_len"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"{path}: cannot read its model config ({exc})") from None
+    config = config_from_metadata(path, header.metadata)      # checked: a file may say seq_len Infinity
+    parameters = sum(math.prod(shape) for name, shape in header.shapes().items() if name not in _BUFFERS)
+    return parameters, config.seq_len
 
 
 # --------------------------------------------------------------------------------------------------

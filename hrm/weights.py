@@ -189,8 +189,9 @@ def _a(task: str) -> str:
 
 
 def card(metadata: dict[str, str]) -> dict:
-    """The model card stored in the metadata (empty if none)."""
+    """The model card stored in the metadata (empty if none, or if it is not a JSON object)."""
     try:
-        return json.loads(metadata.get("card", "{}"))
-    except ValueError:
+        value = json.loads(metadata.get("card", "{}"))
+    except (ValueError, RecursionError):
         return {}
+    return value if isinstance(value, dict) else {}

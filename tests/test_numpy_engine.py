@@ -16,7 +16,7 @@ import torch
 
 from hrm.checkpoint import save_model
 from hrm.config import get_preset
-from hrm.errors import WeightsError
+from hrm.errors import HRMError, WeightsError
 from hrm.model import HRM
 from hrm.numpy_engine import NumpyHRM, read_safetensors
 from hrm.solver import iter_steps, solve
@@ -240,3 +240,28 @@ def test_a_config_claiming_more_layers_than_the_file_holds_is_refused_before_all
     monkeypatch.setattr(NumpyHRM, "__init__", no_model)
     for error in _load_both(tmp_path / "m.safetensors"):
         assert "tensors do not match the stored config" in error
+
+
+def test_a_config_with_an_infinite_sequence_is_one_clear_error_in_the_size_check(tmp_path: Path) -> None:
+    """Found by bench/fuzz.py: `solve -w` sized the job from the raw JSON (int(inf) -> OverflowError)."""
+    from hrm.numpy_engine import model_size
+
+    path = tmp_path / "m.safetensors"
+    save_model(path, _random_model("trm-sudoku-tiny", {}))
+
+    def infinite_sequence(header: dict, data: bytes) -> tuple[dict, bytes]:
+        header["__metadata__"]["hrm_config"] = header["__metadata__"]["hrm_config"].replace(
+            '"seq_len": 81', '"seq_len": Infinity')
+        return header, data
+
+    _rewrite_header(path, infinite_sequence)
+    with pytest.raises(HRMError, match="seq_len must be int"):
+        model_size(path)
+
+
+@pytest.mark.parametrize("card", ['["a", "list"]', '"text"', "7", "[[[[", "{}"])
+def test_a_card_that_is_not_a_json_object_reads_as_no_card(card: str) -> None:
+    """Found by bench/fuzz.py: `hrm info` iterated a list card (AttributeError)."""
+    from hrm.weights import card as read_card
+
+    assert read_card({"card": card}) == {}
