@@ -15,6 +15,7 @@ from hrm.checkpoint import save_model
 from hrm.config import ModelConfig, get_preset
 from hrm.model import HRM
 from hrm.numpy_engine import NumpyHRM
+from tests.test_numpy_engine import segments_on_both_engines
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,19 +98,12 @@ def test_a_trm_16_token_padded_prefix_matches_on_both_engines(overrides: dict, t
     rng = np.random.default_rng(4)
     inputs = rng.integers(1, model.config.vocab_size, size=(3, model.config.seq_len)).astype(np.int32)
     ids = np.array([1, 4, 2], dtype=np.int32)           # different rows, so the prefix differs per example
-    data = {"inputs": torch.as_tensor(inputs), "puzzle_identifiers": torch.as_tensor(ids)}
-    with torch.no_grad():
-        zH, zL = model.initial_state(len(inputs))
-    nH, nL = twin.initial_state(len(inputs))
-    for _ in range(2):
-        with torch.no_grad():
-            zH, zL, logits, q = model.segment(zH, zL, data)
-        nH, nL, n_logits, n_q = twin.segment(nH, nL, inputs, ids)
+    for (zH, zL, logits, q), (nH, nL, n_logits, n_q) in segments_on_both_engines(model, twin, inputs, ids):
         assert n_logits.shape == (3, model.config.seq_len, model.config.vocab_size)
-        _assert_close(n_logits, logits.numpy())
-        _assert_close(n_q, q.numpy())
-        _assert_close(nL, zL.numpy())                  # the state carries the 16 prefix positions too
-        _assert_close(nH, zH.numpy())
+        _assert_close(n_logits, logits)
+        _assert_close(n_q, q)
+        _assert_close(nL, zL)                          # the state carries the 16 prefix positions too
+        _assert_close(nH, zH)
     assert nL.shape[1] == model.config.seq_len + 16
     other = np.array([0, 0, 0], dtype=np.int32)          # the prefix matters: another row, other logits
     _, _, moved, _ = twin.segment(*twin.initial_state(3), inputs, other)

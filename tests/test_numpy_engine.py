@@ -7,7 +7,7 @@ import re
 import struct
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -54,23 +54,34 @@ def _batch(config, batch: int = 3) -> tuple[np.ndarray, np.ndarray]:
     return inputs, ids
 
 
+Outputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # z_H, z_L, logits, q_logits
+
+
+def segments_on_both_engines(model: HRM, twin: NumpyHRM, inputs: np.ndarray, ids: np.ndarray,
+                             count: int = 2) -> Iterator[tuple[Outputs, Outputs]]:
+    """`count` segments of the torch model and its numpy twin, each from its own carry; yields
+    (torch outputs as numpy, numpy outputs) after every segment."""
+    data = {"inputs": torch.as_tensor(inputs), "puzzle_identifiers": torch.as_tensor(ids)}
+    with torch.no_grad():
+        zH, zL = model.initial_state(len(inputs))
+    nH, nL = twin.initial_state(len(inputs))
+    for _ in range(count):
+        with torch.no_grad():
+            zH, zL, logits, q = model.segment(zH, zL, data)
+        nH, nL, n_logits, n_q = twin.segment(nH, nL, inputs, ids)
+        yield (zH.numpy(), zL.numpy(), logits.numpy(), q.numpy()), (nH, nL, n_logits, n_q)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_two_segments_match_the_torch_model(case: str, tmp_path: Path):
     model = _random_model(*CASES[case])
     save_model(tmp_path / "m.safetensors", model)
     twin, _ = NumpyHRM.from_file(tmp_path / "m.safetensors")
     inputs, ids = _batch(model.config)
-    data = {"inputs": torch.as_tensor(inputs), "puzzle_identifiers": torch.as_tensor(ids)}
-    with torch.no_grad():
-        zH, zL = model.initial_state(len(inputs))
-    nH, nL = twin.initial_state(len(inputs))
-    for _ in range(2):
-        with torch.no_grad():
-            zH, zL, logits, q = model.segment(zH, zL, data)
-        nH, nL, n_logits, n_q = twin.segment(nH, nL, inputs, ids)
-        assert np.abs(n_logits - logits.numpy()).max() < 1e-4
-        assert np.abs(n_q - q.numpy()).max() < 1e-4
-        assert np.abs(nL - zL.numpy()).max() < 1e-4
+    for (_, zL, logits, q), (_, nL, n_logits, n_q) in segments_on_both_engines(model, twin, inputs, ids):
+        assert np.abs(n_logits - logits).max() < 1e-4
+        assert np.abs(n_q - q).max() < 1e-4
+        assert np.abs(nL - zL).max() < 1e-4
     assert twin.num_parameters() == model.num_parameters()
 
 
