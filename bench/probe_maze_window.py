@@ -41,7 +41,8 @@ PROBES: dict[str, tuple[str, dict[str, object]]] = {
 }
 
 
-def run_probe(name: str, minutes: float, steps: int, data: Path, out_root: Path, extra: list[str]) -> dict:
+def run_probe(name: str, minutes: float | None, steps: int, data: Path, out_root: Path, extra: list[str]) -> dict:
+    """One probe, stopped after `minutes` of wall clock, or by its own step budget when minutes is None."""
     model, overrides = PROBES[name]
     out = out_root / name
     args = [sys.executable, "-m", "hrm_cli", "train", "--task", "maze", "--preset", "cpu", "--data", str(data),
@@ -52,7 +53,7 @@ def run_probe(name: str, minutes: float, steps: int, data: Path, out_root: Path,
     with open(out_root / f"{name}.log", "w") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            process.wait(timeout=minutes * 60)
+            process.wait(timeout=minutes * 60 if minutes is not None else None)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGINT)       # the trainer saves and stops
             process.wait(timeout=300)
@@ -118,7 +119,7 @@ def main() -> None:
     previous = json.loads(RESULTS.read_text())["probes"] if RESULTS.exists() else {}
     probes = dict(previous)
     for name in args.only or list(PROBES):
-        minutes = args.minutes if not args.steps else 24 * 60.0   # a step budget stops the run itself
+        minutes = None if args.steps else args.minutes
         result = run_probe(name, minutes, args.steps, args.data, args.out, args.overrides)
         probes[name] = result
         best = max((p["exact_accuracy"] for p in result["curve"]), default=float("nan"))

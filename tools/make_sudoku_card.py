@@ -15,6 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+from hrm.tasks import get_task
+
 GRADES = {"sudoku-g1": "G1 singles only", "sudoku-g2": "G2 pairs, pointing, box-line",
           "sudoku-g3": "G3 fish, wings, chains", "sudoku-17clue": "G4 17-clue",
           "sudoku-magictour": "G4 magictour top1465", "sudoku-forum1106": "G4 forum hardest 1106"}
@@ -25,7 +27,7 @@ def accuracy_lines(results: list[dict]) -> dict[str, str]:
     for row in results:
         grade = GRADES.get(row["set"], row["set"])
         how = "one pass" if row["attempts"] == 1 else f"up to {row['attempts']} views + verifier"
-        if row["attempts"] == 32:
+        if row["attempts"] == get_task("sudoku").default_attempts:
             how += " (hrm solve default)"
         lines[f"{grade} ({row['puzzles']:,} held out), {how}"] = f"{100 * row['solved']:.1f}%"
     return lines
