@@ -33,7 +33,7 @@ def test_the_default_is_the_shipped_recipe(shipped) -> None:
     differ = {key for key in preset if stored[key] != preset[key]}
     assert differ <= {"data", "preset", "total_steps", "lr_decay_steps", "lr_min_ratio"}, differ
     cooldown = (stored["total_steps"], stored["lr_decay_steps"], stored["lr_min_ratio"])
-    assert cooldown == (29_000, 3_000, 0.02) and int(shipped.metadata["train_step"]) == 29_000
+    assert cooldown == (40_365, 3_000, 0.02) and int(shipped.metadata["train_step"]) == 40_365
     assert (shipped.config.halt_min_steps, shipped.config.halt_max_steps) == (3, 16)
     assert Path(stored["data"]).name == preset["data"]
     assert shipped.config.arch == "trm" and shipped.model.num_parameters() == 113_601
