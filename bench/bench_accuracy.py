@@ -7,7 +7,7 @@
 With no --sets, the Sudoku grade table: G1-G3 (sudoku-g1/g2/g3, generated from a seed no training build
 uses and graded by the techniques a human needs) and G4, the hardest public collections (17-clue,
 magictour top1465, forum hardest 1106; skipped with a note when their source folder is missing), each
-single pass (K=1) and with `hrm solve`'s defaults (K=4 views chosen by the verifier).
+single pass (K=1) and with `hrm solve`'s defaults (up to K=32 views, the verifier choosing).
 
 For every set and every K in --attempts it reports: solved (the answer passes the task's verifier:
 Sudoku rules and givens; Maze a valid shortest path), exact (the answer equals the stored label),
