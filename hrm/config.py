@@ -60,7 +60,7 @@ class ModelConfig:
     halt_max_steps: int = 16            # deep-supervision segments (Mmax)
     halt_min_steps: int = 1             # inference: adaptive solving never stops before this segment
     halt_exploration_prob: float = 0.1
-    pos_encodings: str = "rope"         # rope | learned | none
+    pos_encodings: str = "rope"         # rope | rope2d (row and column of a square grid) | learned | none
     mixer: str = "attention"            # attention | mlp (TRM's MLP token mixer over the sequence axis)
     rms_norm_eps: float = 1e-5
     rope_theta: float = 10000.0
@@ -76,7 +76,9 @@ class ModelConfig:
         checks = [
             (self.arch in ("hrm", "trm"), "arch must be 'hrm' or 'trm'"),
             (self.hidden_size % self.num_heads == 0, "hidden_size must be divisible by num_heads"),
-            (self.pos_encodings in ("rope", "learned", "none"), "pos_encodings must be rope, learned or none"),
+            (self.pos_encodings in ("rope", "rope2d", "learned", "none"),
+             "pos_encodings must be rope, rope2d, learned or none"),
+            *self._rope2d_checks(),
             (self.mixer in ("attention", "mlp"), "mixer must be attention or mlp"),
             (self.loss_type in ("stablemax", "softmax"), "loss_type must be stablemax or softmax"),
             (self.attention_backend in ("auto", "sdpa", "flash"), "attention_backend must be auto, sdpa or flash"),
@@ -101,6 +103,12 @@ class ModelConfig:
             low, high = CONFIG_RANGES.get(f.name, (None, None))
             if low is not None and not (low <= value <= high):   # NaN fails this too
                 raise HRMError(f"invalid model config: {f.name} = {value!r:.40} is outside {low}..{high}")
+
+    def _rope2d_checks(self) -> list[tuple[bool, str]]:
+        if self.pos_encodings != "rope2d":
+            return []
+        return [(math.isqrt(self.seq_len) ** 2 == self.seq_len, "rope2d needs a square grid (seq_len n*n)"),
+                (self.head_dim % 4 == 0, "rope2d needs hidden_size / num_heads divisible by 4")]
 
     def _window_checks(self) -> list[tuple[bool, str]]:
         if self.attention_window == 0:

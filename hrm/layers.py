@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hrm.config import swiglu_width
+from hrm.grid_rope import grid_rope_tables
 from hrm.grid_window import GridWindow
 from hrm.kernels import attention
 from hrm.local_attention import local_attention
@@ -78,6 +79,16 @@ class RotaryEmbedding(nn.Module):
         emb = torch.cat((freqs, freqs), dim=-1)  # rotate-half (non-interleaved) layout
         self.register_buffer("cos", emb.cos(), persistent=False)
         self.register_buffer("sin", emb.sin(), persistent=False)
+
+
+class GridRotaryEmbedding(nn.Module):
+    """rope2d: RoPE tables that turn with a cell's row and column (hrm/grid_rope.py), fp32."""
+
+    def __init__(self, dim: int, seq_len: int, prefix: int, base: float) -> None:
+        super().__init__()
+        cos, sin = grid_rope_tables(dim, seq_len, prefix, base)
+        self.register_buffer("cos", torch.from_numpy(cos), persistent=False)
+        self.register_buffer("sin", torch.from_numpy(sin), persistent=False)
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:

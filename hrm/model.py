@@ -23,7 +23,15 @@ from torch import nn
 
 from hrm.config import ModelConfig
 from hrm.grid_window import grid_window
-from hrm.layers import Block, CastedEmbedding, CastedLinear, ReasoningModule, RotaryEmbedding, trunc_normal_
+from hrm.layers import (
+    Block,
+    CastedEmbedding,
+    CastedLinear,
+    GridRotaryEmbedding,
+    ReasoningModule,
+    RotaryEmbedding,
+    trunc_normal_,
+)
 
 Batch = dict[str, torch.Tensor]   # inputs [B, S] int, labels [B, S] int64 (-100 ignored), puzzle_identifiers [B]
 Rope = tuple[torch.Tensor, torch.Tensor] | None
@@ -74,6 +82,8 @@ class HRM(nn.Module):
             self.embed_pos = CastedEmbedding(c.full_seq_len, c.hidden_size, init_std=embed_std)
         if c.pos_encodings == "rope":
             self.rotary = RotaryEmbedding(c.head_dim, c.full_seq_len, c.rope_theta)
+        if c.pos_encodings == "rope2d":
+            self.rotary = GridRotaryEmbedding(c.head_dim, c.seq_len, c.prefix_len, c.rope_theta)
         # attention_window: the L updates attend locally; the H updates too unless window_levels is "L"
         self.L_window = grid_window(c.seq_len, c.prefix_len, c.attention_window)
         self.H_window = self.L_window if c.window_levels == "both" else None
@@ -110,7 +120,7 @@ class HRM(nn.Module):
         return torch.float32
 
     def _rope(self) -> Rope:
-        return (self.rotary.cos, self.rotary.sin) if self.config.pos_encodings == "rope" else None
+        return (self.rotary.cos, self.rotary.sin) if self.config.pos_encodings in ("rope", "rope2d") else None
 
     # ----------------------------------------------------------------------------------------------
     def input_embeddings(self, inputs: torch.Tensor, puzzle_ids: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hrm.config import ModelConfig, swiglu_width
+from hrm.grid_rope import grid_rope_tables
 from hrm.grid_window import grid_window, window_mask
 from hrm.safetensors_file import read_header, read_safetensors, read_tensors
 
@@ -50,6 +51,14 @@ def rope_tables(dim: int, max_len: int, base: float) -> tuple[np.ndarray, np.nda
     freqs = np.outer(np.arange(max_len, dtype=np.float32), inv_freq)
     emb = np.concatenate((freqs, freqs), axis=-1)
     return np.cos(emb), np.sin(emb)
+
+
+def position_tables(c: ModelConfig) -> Rope:
+    if c.pos_encodings == "rope":
+        return rope_tables(c.head_dim, c.full_seq_len, c.rope_theta)
+    if c.pos_encodings == "rope2d":
+        return grid_rope_tables(c.head_dim, c.seq_len, c.prefix_len, c.rope_theta)
+    return None
 
 
 def apply_rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
@@ -186,7 +195,7 @@ class NumpyHRM:
         self.embed_tokens = tensors["embed_tokens.weight"]
         self.puzzle_table = tensors.get("puzzle_emb.weights")
         self.embed_pos = tensors.get("embed_pos.weight")
-        self.rope = rope_tables(c.head_dim, c.full_seq_len, c.rope_theta) if c.pos_encodings == "rope" else None
+        self.rope = position_tables(c)
         window = grid_window(c.seq_len, c.prefix_len, c.attention_window)
         self.L_mask = window_mask(window) if window is not None else None
         self.H_mask = self.L_mask if c.window_levels == "both" else None

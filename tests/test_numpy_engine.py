@@ -34,6 +34,8 @@ CASES = {
     "hrm 3x3 attention window": ("hrm-sudoku-tiny", {"attention_window": 3}),
     "trm window on L only, prefix of 4": ("trm-sudoku-att-tiny", {"attention_window": 5, "window_levels": "L",
                                                                   "puzzle_emb_len": 4, "H_cycles": 1, "L_cycles": 2}),
+    "trm rope2d with a 3x3 window": ("trm-sudoku-att-tiny", {"pos_encodings": "rope2d", "attention_window": 3,
+                                                             "H_cycles": 1, "L_cycles": 2}),
 }
 
 
@@ -79,10 +81,15 @@ def test_two_segments_match_the_torch_model(case: str, tmp_path: Path):
     twin, _ = NumpyHRM.from_file(tmp_path / "m.safetensors")
     inputs, ids = _batch(model.config)
     for (_, zL, logits, q), (_, nL, n_logits, n_q) in segments_on_both_engines(model, twin, inputs, ids):
-        assert np.abs(n_logits - logits).max() < 1e-4
-        assert np.abs(n_q - q).max() < 1e-4
-        assert np.abs(nL - zL).max() < 1e-4
+        for mine, theirs in ((n_logits, logits), (n_q, q), (nL, zL)):
+            assert _float32_close(mine, theirs)
     assert twin.num_parameters() == model.num_parameters()
+
+
+def _float32_close(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal up to float32 rounding of two BLAS libraries summing in different orders: 1e-4 of the
+    tensor's scale (states reach 3-5; a bug shows as differences of order 1)."""
+    return float(np.abs(a - b).max()) < 1e-4 * max(1.0, float(np.abs(b).max()))
 
 
 def test_bf16_files_are_widened_exactly(tmp_path: Path):
