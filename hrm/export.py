@@ -42,6 +42,32 @@ class SegmentStep(torch.nn.Module):
         return self.model.segment(z_H, z_L, data)
 
 
+def with_canvas(model: HRM, side: int) -> HRM:
+    """The same weights reading a side x side maze canvas instead of the one they were trained on.
+
+    Only a model whose tensors and behaviour do not depend on the canvas qualifies: attention as the
+    token mixer and positions by row and column (rope2d) or none. With a window, a cell of a maze that
+    fits both canvases computes what it computed before; with full attention it also attends to the
+    extra wall cells. So a model trained on cheap 10x10 mazes reads 30x30 ones."""
+    c = model.config
+    if c.task != "maze":
+        raise HRMError(f"--canvas is for maze models; this one is for {c.task}")
+    if c.mixer != "attention":
+        raise HRMError("--canvas needs an attention model: the MLP token mixer is sized to its canvas")
+    if c.pos_encodings not in ("rope2d", "none"):
+        raise HRMError(f"--canvas needs positions by row and column (rope2d) or none, not {c.pos_encodings}",
+                       hint="its positions are numbered along the flattened canvas")
+    from hrm.tasks.maze import CANVAS
+
+    if not 2 <= side <= CANVAS:
+        raise HRMError(f"--canvas {side} is outside 2..{CANVAS}")
+    import dataclasses
+
+    moved = HRM(dataclasses.replace(c, seq_len=side * side)).to(model.device)
+    moved.load_state_dict(model.state_dict())
+    return moved.train(model.training)
+
+
 def export_safetensors(model: HRM, metadata: dict[str, str], out: Path, dtype: torch.dtype) -> None:
     keep = {k: v for k, v in metadata.items() if k not in ("format_version", "hrm_config", "task", "dtype")}
     save_model(out, model, keep, dtype=dtype)

@@ -122,3 +122,39 @@ def test_a_bundle_can_store_a_longer_mmax_for_inference(capsys, monkeypatch, tmp
     model, _ = load_model(out)
     original, _ = load_model(weights)
     assert model.config.halt_max_steps == 12 and original.config.halt_max_steps != 12
+
+
+@pytest.fixture(scope="module")
+def small_maze(tmp_path_factory):
+    torch.manual_seed(2)
+    config = get_preset("trm-maze-tiny").with_overrides(seq_len=100, pos_encodings="rope2d", attention_window=3)
+    path = tmp_path_factory.mktemp("maze") / "small.safetensors"
+    save_model(path, HRM(config))
+    return path
+
+
+def test_a_small_canvas_maze_model_is_exported_for_the_full_canvas(capsys, monkeypatch, tmp_path, small_maze):
+    out = tmp_path / "big.safetensors"
+    result = run_cli(capsys, monkeypatch, "export", str(small_maze), "--canvas", "30", "--dtype", "fp32",
+                     "-o", str(out))
+    assert result.code == 0, result.err
+    small, _ = load_model(small_maze)
+    big, _ = load_model(out)
+    assert (small.config.seq_len, big.config.seq_len) == (100, 900)
+    for name, tensor in small.state_dict().items():
+        torch.testing.assert_close(big.state_dict()[name], tensor, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("which", "message"), [("sudoku", "for maze models"), ("rope", "row and column"),
+                                                ("onnx", "safetensors only")])
+def test_a_canvas_the_model_cannot_read_is_refused(capsys, monkeypatch, tmp_path, weights, small_maze, which,
+                                                    message):
+    path, extra = weights, []
+    if which == "rope":
+        path = tmp_path / "rope.safetensors"
+        save_model(path, HRM(get_preset("trm-maze-tiny").with_overrides(seq_len=100, attention_window=3)))
+    if which == "onnx":
+        path, extra = small_maze, ["--format", "onnx"]
+    result = run_cli(capsys, monkeypatch, "export", str(path), "--canvas", "30", "-o", str(tmp_path / "x"), *extra)
+    assert result.code != 0 and message in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "x").exists()

@@ -32,14 +32,19 @@ def export(
                                           "rule may stop it (stored in the config)."),
     check: bool = typer.Option(True, "--check/--no-check", help="onnx: compare with PyTorch in onnxruntime."),
     card: Path = typer.Option(None, "--card", help="safetensors: a JSON file merged into the model card."),
+    canvas: int = typer.Option(None, "--canvas", min=2, max=30,
+                               help="safetensors, maze models with rope2d or no positions: the canvas side "
+                                    "the bundle reads (trained on 10x10 mazes, it can read 30x30 ones)."),
 ) -> None:
     """Export weights or a solve trace to portable files."""
     import torch
 
-    from hrm.export import check_format, export_html, export_onnx, export_safetensors
+    from hrm.export import check_format, export_html, export_onnx, export_safetensors, with_canvas
     from hrm.weights import load_model
 
     check_format(fmt)
+    if canvas is not None and fmt != "safetensors":
+        raise HRMError("--canvas applies to --format safetensors only")
     printer = get_printer()
     loaded = load_model(weights, None, "cpu")
     model = cast("HRM", loaded.model)     # load_model's default engine is torch
@@ -57,6 +62,8 @@ def export(
 
             model.config = dataclasses.replace(model.config, halt_max_steps=max_segments or model.config.halt_max_steps,
                                                halt_min_steps=min_segments or model.config.halt_min_steps)
+        if canvas is not None:
+            model = with_canvas(model, canvas)
         if card is not None:
             metadata["card"] = json.dumps({**loaded.card, **_read_card(card)})
         export_safetensors(model, metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
