@@ -131,6 +131,27 @@ def test_maze_dihedral_and_rebuild_from_csv(maze_small, tmp_path) -> None:
     original = PuzzleDataset.load(maze_small, "train")
     np.testing.assert_array_equal(first_puzzle_rows(train), original.inputs)
     assert PuzzleDataset.load(path, "test").content_hash == PuzzleDataset.load(maze_small, "test").content_hash
+    for question, label in zip(train.inputs, train.labels, strict=True):   # every variant: the rule, its own frame
+        np.testing.assert_array_equal(label.reshape(30, 30), shortest_path_solution(question.reshape(30, 30)))
+
+
+def test_a_label_from_elsewhere_turns_with_its_maze(tmp_path) -> None:
+    """A stored shortest path that our rule would not pick (the reference's A* ties) is rotated with
+    its maze instead of replaced: the variants keep its choice, as the reference's augmentation does."""
+    from hrm.data.build import _dihedral_labels
+    from hrm.tasks.grid import dihedral
+
+    grid = np.full((5, 5), 2)
+    grid[0, 0], grid[4, 4] = 3, 4
+    ours = shortest_path_solution(grid)
+    theirs = grid.copy()
+    theirs[1:, 0], theirs[4, 1:4] = 5, 5                       # down the left side, then along the bottom row
+    assert (theirs == 5).sum() == (ours == 5).sum() and not np.array_equal(theirs, ours)
+    labels = _dihedral_labels(np.stack([grid.reshape(25)] * 2), np.stack([ours.reshape(25), theirs.reshape(25)]))
+    for t in range(8):
+        turned = dihedral(grid, t)
+        np.testing.assert_array_equal(labels[t].reshape(5, 5), shortest_path_solution(turned))
+        np.testing.assert_array_equal(labels[8 + t].reshape(5, 5), dihedral(theirs, t))
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,10 @@ from hrm.tasks.maze import (
     bfs_distances,
     format_grid,
     make_puzzle,
+    pad_to_canvas,
     shortest_distance,
     shortest_path_solution,
+    shortest_path_solutions,
 )
 
 TASK = MazeTask()
@@ -380,3 +382,35 @@ def test_small_canvas_refuses_larger_mazes_and_odd_sizes(examples_dir):
         small.encode(big)
     with pytest.raises(HRMError, match="no square maze canvas"):
         TASK.for_model(_Config(99))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**16), side=st.integers(3, 9), count=st.integers(1, 6))
+def test_a_batch_of_labels_is_each_maze_labelled_alone(seed: int, side: int, count: int) -> None:
+    """The batched walk picks what a plain one-maze walk picks, and every label is a valid shortest path."""
+    rng = np.random.default_rng(seed)
+    grids = []
+    while len(grids) < count:
+        grid = np.where(rng.random((side, side)) < 0.3, WALL, OPEN)
+        s, g = rng.choice(side * side, 2, replace=False)
+        grid.flat[s], grid.flat[g] = START, GOAL
+        if shortest_distance(grid) > 0:
+            grids.append(grid)
+    batch = shortest_path_solutions(np.stack(grids))
+    for grid, label in zip(grids, batch, strict=True):
+        np.testing.assert_array_equal(label, walked_back_from_goal(grid))
+        assert (label == PATH).sum() == shortest_distance(grid) - 1
+        assert TASK.verify(make_puzzle(grid), pad_to_canvas(label)).ok
+
+
+def walked_back_from_goal(grid: np.ndarray) -> np.ndarray:
+    """The label rule done plainly: from G, step to a neighbour one move nearer S, trying up, down, left,
+    right in that order, until S."""
+    dist = reference_distances(grid, tuple(np.argwhere(grid == START)[0]))
+    here, label = tuple(np.argwhere(grid == GOAL)[0]), grid.copy()
+    while dist[here] > 1:
+        r, c = here
+        here = next((i, j) for i, j in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+                    if 0 <= i < grid.shape[0] and 0 <= j < grid.shape[1] and dist[i, j] == dist[here] - 1)
+        label[here] = PATH
+    return label

@@ -407,13 +407,32 @@ def _dihedral_rows(tokens: np.ndarray) -> np.ndarray:
     return variants.reshape(-1, side * side)
 
 
+def _dihedral_labels(inputs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The labels of the 8 dihedral variants of each maze. Most mazes have several shortest paths and a
+    label is one of them, picked by a rule that looks in fixed directions (walk back from G preferring
+    up, down, left, right). A rotated label would follow the rule rotated, which the model cannot see:
+    the same kind of maze would ask for different paths. So a maze labelled by our rule gets each
+    variant labelled by the same rule in the variant's own frame; a label from elsewhere (the reference
+    CSVs, picked by A*'s tie-breaking) is rotated with its maze, as the reference does."""
+    from hrm.tasks.maze import shortest_path_solutions
+
+    side = math.isqrt(inputs.shape[1])
+    ours = (shortest_path_solutions(inputs.reshape(-1, side, side)).reshape(labels.shape) == labels).all(axis=1)
+    rotated = _dihedral_rows(labels).reshape(len(labels), -1, side * side)
+    variants = _dihedral_rows(inputs).reshape(rotated.shape)
+    if ours.any():
+        mine = variants[ours].reshape(-1, side, side)
+        rotated[ours] = shortest_path_solutions(mine).reshape(-1, rotated.shape[1], side * side)
+    return rotated.reshape(-1, side * side)
+
+
 def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -> None:
     where = f"{ctx.spec.name} {name}"
     inputs = maze_tokens([r.question for r in records], where)
     labels = maze_tokens([r.answer for r in records], where)
     copies = 8 if (ctx.options.dihedral and name == "train") else 1
     if copies > 1:
-        inputs, labels = _dihedral_rows(inputs), _dihedral_rows(labels)
+        inputs, labels = _dihedral_rows(inputs), _dihedral_labels(inputs, labels)
     split = ctx.writer.split(name, inputs.shape[1])
     split.add_single_example_groups(inputs, labels, np.full(len(records), copies))
     split.finish(ctx.metadata(vocab_size=6))

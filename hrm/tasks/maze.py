@@ -96,18 +96,32 @@ def shortest_distance(grid: np.ndarray) -> int | np.ndarray:
 def shortest_path_solution(grid: np.ndarray) -> np.ndarray:
     """`grid` with one shortest S-to-G path marked as PATH (walked back from G, preferring up, down,
     left, right); raises ValueError when G is unreachable."""
-    grid = np.asarray(grid)
-    start = tuple(int(v) for v in np.argwhere(grid == START)[0])
-    goal = tuple(int(v) for v in np.argwhere(grid == GOAL)[0])
-    dist = bfs_distances(grid, start)
-    if dist[goal] < 0:
+    return shortest_path_solutions(np.asarray(grid)[None])[0]
+
+
+_BACK_STEPS = np.array([(-1, 0), (1, 0), (0, -1), (0, 1)])    # the walk's preference: up, down, left, right
+
+
+def shortest_path_solutions(grids: np.ndarray) -> np.ndarray:
+    """shortest_path_solution of every grid of a [B, H, W] batch, all walked back at once."""
+    grids = np.asarray(grids)
+    count, _, width = grids.shape
+    dist = np.pad(_bfs(grids >= OPEN, grids == START), ((0, 0), (1, 1), (1, 1)), constant_values=-1)
+    rows, cols = np.divmod(np.argmax((grids == GOAL).reshape(count, -1), axis=1), width)
+    rows, cols, items = rows + 1, cols + 1, np.arange(count)          # in the padded frame
+    here = dist[items, rows, cols]
+    if (here < 0).any() or not (grids == GOAL).any(axis=(1, 2)).all():
         raise ValueError("G cannot be reached from S")
-    solution = grid.copy()
-    current = goal
-    while dist[current] > 1:
-        current = next(n for n in _neighbours(current, grid.shape) if dist[n] == dist[current] - 1)
-        solution[current] = PATH
-    return solution
+    solution = np.pad(grids.copy(), ((0, 0), (1, 1), (1, 1)))
+    while (walking := here > 1).any():
+        choice = np.full(count, -1)
+        for k, (dr, dc) in enumerate(_BACK_STEPS):
+            choice[(choice < 0) & (dist[items, rows + dr, cols + dc] == here - 1)] = k
+        rows = np.where(walking, rows + _BACK_STEPS[choice, 0], rows)
+        cols = np.where(walking, cols + _BACK_STEPS[choice, 1], cols)
+        here = np.where(walking, here - 1, here)
+        solution[items[walking], rows[walking], cols[walking]] = PATH
+    return solution[:, 1:-1, 1:-1]
 
 
 # ----------------------------------------------------------------------------------------------------
