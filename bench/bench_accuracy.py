@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -34,6 +35,7 @@ from hrm.errors import DataError
 from hrm.solver import solve
 from hrm.tasks import get_task
 from hrm.tasks.base import Puzzle
+from hrm.tasks.maze import MazeTask
 from hrm.weights import default_weights, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,15 +47,16 @@ GRADE_SETS = {"sudoku-g1": "G1 singles", "sudoku-g2": "G2 pairs, pointing, box-l
 def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[Puzzle]:
     """The stored test examples as Puzzles with their label as the known solution."""
     count = dataset.num_examples if limit is None else min(limit, dataset.num_examples)
+    extra: dict = {}
+    if task.name == "maze":         # a maze set may use a smaller canvas (maze-small): its mazes sit top-left
+        side = math.isqrt(dataset.inputs.shape[1])
+        task, extra = MazeTask(side), {"shape": (side, side), "origin": (0, 0)}
     puzzles = []
     for i in range(count):
-        template = Puzzle(task.name, np.zeros(1), name=f"{dataset.metadata.name}:{i}")
+        template = Puzzle(task.name, np.zeros(1), name=f"{dataset.metadata.name}:{i}", extra=extra)
         grid = task.decode(template, np.asarray(dataset.inputs[i]))
         solution = task.decode(template, np.asarray(dataset.labels[i]))
-        puzzle = Puzzle(task.name, grid, solution, name=template.name)
-        if task.name == "maze":
-            puzzle = Puzzle("maze", grid, solution, template.name, {"shape": (30, 30), "origin": (0, 0)})
-        puzzles.append(puzzle)
+        puzzles.append(Puzzle(task.name, grid, solution, template.name, extra))
     return puzzles
 
 

@@ -88,3 +88,21 @@ def test_gemm_floor_records_every_matmul_of_the_step():
     assert floor["gemm_flops"] == common.count_flops(step)
     assert floor["gemm_calls"] > floor["distinct_shapes"] > 0
     assert 0 < floor["floor_s"] <= min(floor["torch_mkl_s"], floor["numpy_openblas_s"])
+
+
+def test_accuracy_bench_reads_mazes_of_a_small_canvas(tmp_path):
+    """maze-small stores 10x10 canvases: its mazes become Puzzles that sit top-left on the 30x30 frame,
+    and the stored label is a solution the verifier accepts."""
+    import bench_accuracy
+
+    from hrm.data.build import BuildOptions, build_dataset
+    from hrm.data.format import PuzzleDataset
+    from hrm.tasks import get_task
+
+    root = build_dataset("maze-small", tmp_path / "d", BuildOptions(limit=4, workers=1))
+    task = get_task("maze")
+    puzzles = bench_accuracy.puzzles_from_split(PuzzleDataset.load(root, "test"), task, 3)
+    assert len(puzzles) == 3
+    for puzzle in puzzles:
+        assert puzzle.grid.shape == (30, 30) and puzzle.extra["shape"] == (10, 10)
+        assert (puzzle.grid[10:] == 1).all() and task.verify(puzzle, puzzle.solution).ok
