@@ -58,13 +58,26 @@ def numpy_segments(loaded, inputs: np.ndarray, ids: np.ndarray, carries: list) -
     return {k: np.stack(v) for k, v in out.items() if v}
 
 
-def assert_matches(ours: dict, reference: dict, act_continue: bool, label: str) -> None:
+# A model with random weights is chaotic over segments: a difference in the last bit of the first segment
+# (another CPU's BLAS kernels round differently from the machine that made the fixtures) grows 2-6x per
+# segment (measured: TRM with the MLP mixer from 6e-6 to 8e-4 in four segments, then to O(1)). So
+# against the stored reference outputs the first segment must agree to TOLERANCE and segment k to
+# TOLERANCE * GROWTH**k, over the first CHAOS_FREE segments; a wrong mapping or a carry that is not
+# carried shows at once (consecutive reference segments differ by 2-6 in the logits).
+GROWTH, CHAOS_FREE = 8.0, 4
+
+
+def assert_matches(ours: dict, reference: dict, act_continue: bool, label: str, segments: int | None = None,
+                   growth: float = 1.0) -> None:
     compared = ["logits", "q_halt_logits"] + (["q_continue_logits"] if act_continue else [])
     assert sorted(ours) == sorted(compared)
     for key in compared:
-        difference = np.abs(ours[key] - reference[key]).max()
-        print(f"{label} {key}: max |difference| {difference:.2e}")
-        assert difference < TOLERANCE, f"{label} {key}: max |difference| {difference:.2e}"
+        count = segments or len(ours[key])
+        for k in range(count):
+            difference = np.abs(ours[key][k] - reference[key][k]).max()
+            allowed = TOLERANCE * growth**k
+            assert difference < allowed, f"{label} {key} segment {k}: max |difference| {difference:.2e}"
+        print(f"{label} {key}: {count} segments within tolerance")
 
 
 @pytest.fixture(scope="module", params=FOLDERS, ids=[p.name for p in FOLDERS])
@@ -79,10 +92,11 @@ def imported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.mark.skipif(not FOLDERS, reason=f"no reference fixtures under {FIXTURES}")
 def test_imported_model_matches_the_reference_code(imported: tuple[Path, Path, dict]) -> None:
-    """Both engines against the reference's per-segment outputs. The torch engine runs the 16 segments on its
-    own carry. The numpy engine runs each segment from the torch engine's carry: a model with random weights
-    is chaotic over 16 segments (TRM with the MLP mixer multiplies a 1e-6 change about fivefold per segment),
-    so rounding that differs in the last bit, as numpy's does, would say nothing about the mapping."""
+    """Both engines against the reference's per-segment outputs. The torch engine runs the segments on its
+    own carry and must follow the reference while rounding cannot have grown (GROWTH above). The numpy
+    engine runs each of the 16 segments from the torch engine's carry and must give the torch engine's
+    outputs: rounding that differs in the last bit, as numpy's does, would otherwise say nothing about
+    the mapping."""
     import torch
 
     threads = torch.get_num_threads()
@@ -99,10 +113,11 @@ def check_both_engines(folder: Path, out: Path, reference: dict) -> None:
     loaded = load_model(out, None, "cpu", engine="torch")
     assert loaded.config.halt_max_steps == segments == 16
     ours, carries = torch_segments(loaded, inputs, ids, segments)
-    assert_matches(ours, reference, loaded.config.act_continue, f"{folder.name} torch")
+    assert_matches(ours, reference, loaded.config.act_continue, f"{folder.name} torch", CHAOS_FREE, GROWTH)
     numpy_model = load_model(out, None, "cpu", engine="numpy")
-    assert_matches(numpy_segments(numpy_model, inputs, ids, carries), reference, loaded.config.act_continue,
-                   f"{folder.name} numpy")
+    theirs = numpy_segments(numpy_model, inputs, ids, carries)     # the same carries: every segment, strictly
+    assert_matches(theirs, ours, loaded.config.act_continue, f"{folder.name} numpy")
+    assert_matches(theirs, reference, loaded.config.act_continue, f"{folder.name} numpy", 1)
     # the segments differ from each other: the carry is really carried (a constant output would match trivially)
     assert np.abs(reference["logits"][-1] - reference["logits"][0]).max() > 1e-2
     assert np.ptp(reference["q_halt_logits"]) > 0.1
