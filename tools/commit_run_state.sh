@@ -21,8 +21,12 @@ while true; do
             [ -f "$run/$name" ] && cp "$run/$name" "$dest/$name.tmp" && mv "$dest/$name.tmp" "$dest/$name"
         done
         step=$(python3 -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if '\"step\"' in l]; print(rows[-1]['step'] if rows else '?')" "$dest/metrics.jsonl" 2>/dev/null || echo "?")
-        git add "$dest" && git commit -q -m "Resume state of $(basename "$run") (automatic snapshot, metrics to step $step)" -- "$dest" \
-            && echo "$(date -u +%FT%TZ) committed $dest at step $step" && last=$stamp
+        for attempt in 1 2 3 4 5; do     # another snapshot loop may hold git's index lock for a moment
+            if git add "$dest" && git commit -q -m "Resume state of $(basename "$run") (automatic snapshot, metrics to step $step)" -- "$dest"; then
+                echo "$(date -u +%FT%TZ) committed $dest at step $step" && last=$stamp && break
+            fi
+            sleep $((attempt * 7))
+        done
     fi
     [ -e "$run/run.lock" ] || [ "$stamp" != "$last" ] || exit 0
 done
