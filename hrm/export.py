@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from hrm.model import HRM
 from hrm.tasks import get_task
 from hrm.tasks.base import cropped
 from hrm.tasks.look import CodeLook, DigitLook, PaletteLook, unknown_look
+from hrm.tasks.maze import CANVAS
 
 if TYPE_CHECKING:
     from hrm.solver import Frame
@@ -57,12 +59,8 @@ def with_canvas(model: HRM, side: int) -> HRM:
     if c.pos_encodings not in ("rope2d", "none"):
         raise HRMError(f"--canvas needs positions by row and column (rope2d) or none, not {c.pos_encodings}",
                        hint="its positions are numbered along the flattened canvas")
-    from hrm.tasks.maze import CANVAS
-
     if not 2 <= side <= CANVAS:
         raise HRMError(f"--canvas {side} is outside 2..{CANVAS}")
-    import dataclasses
-
     moved = HRM(dataclasses.replace(c, seq_len=side * side)).to(model.device)
     moved.load_state_dict(model.state_dict())
     return moved.train(model.training)
