@@ -81,11 +81,20 @@ def _virtual_bytes() -> int:
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _hide_inherited_cuda() -> None:
+    """A forked child cannot use the CUDA context its parent opened (torch refuses to re-initialise it):
+    the cases test input handling, so on a GPU machine whose parent touched CUDA they run on the CPU."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.is_available = lambda: False
+
+
 def _child(argv: list[str], seconds: float, memory: int, report: Path) -> None:
     """In the forked child: limits, then the CLI; writes its peak memory growth (KiB) to `report`.
     Never returns."""
     code, resident = 99, _status_kb("VmRSS")
     os.environ.update(NO_COLOR="1", COLUMNS="120")   # the child's own environment: plain, fixed-width text
+    _hide_inherited_cuda()
     try:
         resource.setrlimit(resource.RLIMIT_AS, (_virtual_bytes() + memory, resource.RLIM_INFINITY))
         signal.setitimer(signal.ITIMER_PROF, seconds)                  # CPU time: SIGPROF ends the child

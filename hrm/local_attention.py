@@ -72,5 +72,6 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, geometry:
 
     out = F.scaled_dot_product_attention(cut(q, plan.query_index), cut(k, plan.key_index),
                                          cut(v, plan.key_index), attn_mask=plan.mask)
-    grid_out = out.view(batch, heads, tiles * queries, dim).index_select(2, plan.output_index)
+    # reshape, not view: CUDA's masked SDPA kernels may hand back a non-contiguous layout
+    grid_out = out.reshape(batch, heads, tiles * queries, dim).index_select(2, plan.output_index)
     return torch.cat((prefix_out, grid_out), dim=2).transpose(1, 2)

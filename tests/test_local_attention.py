@@ -120,3 +120,20 @@ def test_training_through_the_window_reaches_every_weight() -> None:
 def test_bad_window_configs_are_refused(overrides: dict, message: str) -> None:
     with pytest.raises(HRMError, match=message):
         get_preset("hrm-sudoku-tiny").with_overrides(**overrides)
+
+
+def test_a_non_contiguous_attention_output_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CUDA's masked SDPA kernels can return [B, H, N, D] as a transposed view of [B, N, H, D] memory
+    (a 30x30 maze run on an H200 failed on it); the tiles must be put back without assuming contiguity."""
+    sdpa = F.scaled_dot_product_attention
+
+    def transposed_layout(*args: torch.Tensor, **kwargs: torch.Tensor) -> torch.Tensor:
+        out = sdpa(*args, **kwargs)
+        return out.transpose(1, 2).contiguous().transpose(1, 2)
+
+    geometry = GridWindow(side=6, prefix=1, window=3, tile=3)
+    q, k, v = (x.detach() for x in _qkv(geometry))
+    monkeypatch.setattr(F, "scaled_dot_product_attention", transposed_layout)
+    tiled = local_attention(q, k, v, geometry)
+    monkeypatch.undo()
+    torch.testing.assert_close(tiled, _masked_reference(q, k, v, geometry), rtol=1e-9, atol=1e-9)

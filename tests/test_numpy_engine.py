@@ -21,7 +21,7 @@ from hrm.model import HRM
 from hrm.numpy_engine import NumpyHRM, read_safetensors
 from hrm.solver import iter_steps, solve
 from hrm.tasks import get_task
-from hrm.weights import load_model, pick_engine
+from hrm.weights import _gpu_present, load_model, pick_engine
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -170,8 +170,10 @@ def test_engine_choice():
 
 
 def test_a_one_puzzle_solve_never_imports_torch(examples_dir: Path):
+    # on a machine with a GPU, 'auto' picks torch (and the GPU) by design: the CPU path is then asked for
+    cpu = ", '--device', 'cpu'" if _gpu_present() else ""
     script = ("import runpy, sys\n"
-              f"sys.argv = ['hrm', 'solve', {str(examples_dir / 'sudoku' / 'easy2.txt')!r}, '--json']\n"
+              f"sys.argv = ['hrm', 'solve', {str(examples_dir / 'sudoku' / 'easy2.txt')!r}, '--json'{cpu}]\n"
               "try:\n    runpy.run_module('hrm_cli', run_name='__main__')\n"
               "except SystemExit as stop:\n    code = stop.code\n"
               "print('exit', code, 'torch' in sys.modules)\n")
