@@ -17,6 +17,8 @@ from hrm.train.config import TrainConfig, get_train_preset
 from hrm.weights import default_weights, load_model
 from tests.cli_helpers import run_cli
 
+REPO = Path(__file__).resolve().parent.parent
+
 NEWSPAPER = ["newspaper_easy.txt", "newspaper_hard.txt", "newspaper_diabolical.txt"]
 
 
@@ -25,18 +27,45 @@ def shipped():
     return load_model(None, "sudoku", "cpu")
 
 
-def test_the_default_is_the_shipped_recipe(shipped) -> None:
-    """`hrm train --task sudoku --preset shipped` is the configuration the default weights were trained
-    with, then cooled down by resuming a copy with a decay window (README, docs/sudoku-training.md)."""
+# The default's two stages over the shipped preset (README, docs/sudoku-training.md "The GPU stage").
+WIDE = ["model.hidden_size=128", "model.expansion=4"]
+GPU_STAGE = [*WIDE, "global_batch_size=768", "lr_warmup_steps=200", "eval_limit=1000", "compile=false"]
+
+
+def _differences(stored: dict, preset: TrainConfig) -> set[str]:
+    expected = preset.to_dict()
+    return {key for key in expected if stored[key] != expected[key]}
+
+
+def test_the_default_is_the_documented_two_stage_recipe(shipped) -> None:
+    """The default: the wide TRM of `--preset shipped` with WIDE on a CPU to step 7,000, then GPU_STAGE
+    from those weights (init_weights) to step 10,633; exported with Mmax 16 and a first halt at 3."""
     stored = TrainConfig.from_dict(shipped.card["train_config"]).to_dict()   # fields added later: defaults
-    preset = get_train_preset("sudoku", "shipped").to_dict()
-    differ = {key for key in preset if stored[key] != preset[key]}
-    assert differ <= {"data", "preset", "total_steps", "lr_decay_steps", "lr_min_ratio"}, differ
-    cooldown = (stored["total_steps"], stored["lr_decay_steps"], stored["lr_min_ratio"])
-    assert cooldown == (40_365, 3_000, 0.02) and int(shipped.metadata["train_step"]) == 40_365
+    gpu_stage = get_train_preset("sudoku", "shipped").with_overrides(GPU_STAGE)
+    assert _differences(stored, gpu_stage) == {"data", "init_weights"}
+    assert Path(stored["data"]).name == gpu_stage.data and stored["init_weights"]
+    assert int(shipped.metadata["train_step"]) == 10_633
     assert (shipped.config.halt_min_steps, shipped.config.halt_max_steps) == (3, 16)
-    assert Path(stored["data"]).name == preset["data"]
-    assert shipped.config.arch == "trm" and shipped.model.num_parameters() == 113_601
+    assert shipped.config.arch == "trm" and shipped.model.num_parameters() == 262_529
+
+
+def test_the_first_stage_is_the_wide_cpu_run() -> None:
+    """Stage one's weights (kept in training/) came from `--preset shipped` plus WIDE alone."""
+    first = load_model(REPO / "training" / "sudoku-h128-gpu" / "init-step7000.safetensors", "sudoku", "cpu")
+    stored = TrainConfig.from_dict(first.card["train_config"]).to_dict()
+    assert _differences(stored, get_train_preset("sudoku", "shipped").with_overrides(WIDE)) == {"data"}
+    assert int(first.metadata["train_step"]) == 7_000
+
+
+def test_the_cpu_only_trm_stays_beside_it() -> None:
+    """The tiny TRM trained on one CPU thread alone (`--preset shipped`, cooled down) is still shipped."""
+    tiny = load_model("sudoku-trm-cpu", "sudoku", "cpu")
+    stored = TrainConfig.from_dict(tiny.card["train_config"]).to_dict()
+    assert _differences(stored, get_train_preset("sudoku", "shipped")) <= {
+        "data", "preset", "total_steps", "lr_decay_steps", "lr_min_ratio"}
+    cooldown = (stored["total_steps"], stored["lr_decay_steps"], stored["lr_min_ratio"])
+    assert cooldown == (40_365, 3_000, 0.02) and int(tiny.metadata["train_step"]) == 40_365
+    assert tiny.model.num_parameters() == 113_601
 
 
 def test_the_hrm_model_ships_beside_it() -> None:
