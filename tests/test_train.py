@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,30 @@ def test_compile_on_a_cpu_without_a_cxx_compiler_trains_eager_with_a_warning(
                    reporter=reporter)
     assert result.status == "finished" and not compiled
     assert any("needs a C++ compiler" in line for line in reporter.lines)
+
+
+def test_an_hrm_seeded_by_a_trm_starts_with_the_trms_forward() -> None:
+    """TRM's two updates are HRM's with H_level = L_level: seeded from a TRM, the HRM's segments
+    (latents, logits, halting) equal the TRM's, and without the copy they do not."""
+    from hrm.config import get_preset
+    from hrm.model import HRM
+    from hrm.train.loop import seeded_from_trm
+
+    torch.manual_seed(0)
+    trm_config = get_preset("trm-sudoku-tiny")
+    hrm_config = replace(trm_config, arch="hrm", H_layers=1)
+    trm, hrm, unseeded = HRM(trm_config), HRM(hrm_config), HRM(hrm_config)
+    with torch.no_grad():
+        trm.q_head.weight.normal_()                   # a non-trivial halting head to compare
+    hrm.load_state_dict(seeded_from_trm(hrm, trm))
+    unseeded.load_state_dict({**seeded_from_trm(unseeded, trm),
+                              **{k: v for k, v in unseeded.state_dict().items() if k.startswith("H_level.")}})
+    batch = {"inputs": torch.randint(1, 11, (3, 81)), "labels": torch.randint(1, 11, (3, 81)),
+             "puzzle_identifiers": torch.zeros(3, dtype=torch.int32)}
+    states = [model.initial_state(3) for model in (trm, hrm, unseeded)]
+    for _ in range(3):
+        outs = [model.segment(*state, batch) for model, state in zip((trm, hrm, unseeded), states, strict=True)]
+        for mine, theirs in zip(outs[1], outs[0], strict=True):
+            torch.testing.assert_close(mine, theirs, rtol=0, atol=0)
+        assert not torch.allclose(outs[2][2], outs[0][2], atol=1e-3)
+        states = [(out[0], out[1]) for out in outs]

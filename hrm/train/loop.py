@@ -141,13 +141,25 @@ def resolve_dataset(config: TrainConfig, data_dir: str | Path | None, env: D.Dis
     return Path(path)
 
 
+def seeded_from_trm(model: HRM, source: HRM) -> dict[str, torch.Tensor]:
+    """The source's tensors, and where an HRM starts from a TRM, its single net copied into both
+    levels: TRM's updates z_L <- net(z_L, z_H + x) and z_H <- net(z_H, z_L) are HRM's with
+    H_level = L_level, so the HRM's forward starts equal to the TRM's and its two levels part from
+    there under HRM's own (one-step) gradient."""
+    theirs = dict(source.state_dict())
+    if model.config.arch == "hrm" and source.config.arch == "trm":
+        theirs.update({"H_level." + k.removeprefix("L_level."): v
+                       for k, v in source.state_dict().items() if k.startswith("L_level.")})
+    return theirs
+
+
 def initialise_from(model: HRM, path: Path) -> None:
     """Copy the weights of `path` into `model` (the next stage of a curriculum starts where the last
-    one ended); the architecture must be the same, tensor for tensor."""
+    one ended); the architecture must be the same, tensor for tensor, or an HRM seeded by a TRM."""
     from hrm.checkpoint import load_model
 
     source, _ = load_model(path, model.device)
-    mine, theirs = model.state_dict(), source.state_dict()
+    mine, theirs = model.state_dict(), seeded_from_trm(model, source)
     mismatched = sorted(k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape)
     if mismatched or set(theirs) - set(mine):
         raise HRMError(f"init_weights {path} does not fit this model ({len(mismatched)} tensors differ, "
