@@ -39,13 +39,13 @@ def _differences(stored: dict, preset: TrainConfig) -> set[str]:
 
 def test_the_default_is_the_documented_two_stage_recipe(shipped) -> None:
     """The default: the wide TRM of `--preset shipped` with WIDE on a CPU to step 7,000, then GPU_STAGE
-    from those weights (init_weights) to step 10,633; exported with Mmax 16 and a first halt at 3."""
+    from those weights (init_weights) to step 10,633; exported with Mmax 32 and a first halt at 3."""
     stored = TrainConfig.from_dict(shipped.card["train_config"]).to_dict()   # fields added later: defaults
     gpu_stage = get_train_preset("sudoku", "shipped").with_overrides(GPU_STAGE)
     assert _differences(stored, gpu_stage) == {"data", "init_weights"}
     assert Path(stored["data"]).name == gpu_stage.data and stored["init_weights"]
     assert int(shipped.metadata["train_step"]) == 10_633
-    assert (shipped.config.halt_min_steps, shipped.config.halt_max_steps) == (3, 16)
+    assert (shipped.config.halt_min_steps, shipped.config.halt_max_steps) == (3, 32)
     assert shipped.config.arch == "trm" and shipped.model.num_parameters() == 262_529
 
 
