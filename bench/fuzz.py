@@ -89,12 +89,22 @@ def _hide_inherited_cuda() -> None:
         torch.cuda.is_available = lambda: False
 
 
+def _one_thread() -> None:
+    """The CPU limit counts every thread's time: idle OpenMP workers spinning on a loaded machine (a
+    training run beside the suite) burnt 10 s of a 1 s case. One thread measures the case's own work."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def _child(argv: list[str], seconds: float, memory: int, report: Path) -> None:
     """In the forked child: limits, then the CLI; writes its peak memory growth (KiB) to `report`.
     Never returns."""
     code, resident = 99, _status_kb("VmRSS")
     os.environ.update(NO_COLOR="1", COLUMNS="120")   # the child's own environment: plain, fixed-width text
     _hide_inherited_cuda()
+    _one_thread()
     try:
         resource.setrlimit(resource.RLIMIT_AS, (_virtual_bytes() + memory, resource.RLIM_INFINITY))
         signal.setitimer(signal.ITIMER_PROF, seconds)                  # CPU time: SIGPROF ends the child
