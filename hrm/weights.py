@@ -75,7 +75,7 @@ def default_weights(task: str) -> Path:
 
 def resolve_weights(weights: str | Path, progress: bool = True) -> Path:
     """A weights file from what a user typed: a file; a run folder (its best.safetensors); the name of a
-    shipped model (`sudoku-hrm-cpu`, with or without .safetensors); or a hub model `hf:OWNER/NAME[@REVISION]`
+    shipped model (`sudoku-hrm-h128`, with or without .safetensors); or a hub model `hf:OWNER/NAME[@REVISION]`
     (downloaded and converted on first use, hrm/hub.py). Anything else is returned as given, for the loader
     to report as missing."""
     from hrm.hub import hub_weights, is_hub_spec

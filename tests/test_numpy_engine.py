@@ -135,7 +135,7 @@ def test_malformed_files_raise_weights_errors(tmp_path: Path, garbage: bytes):
 
 
 def test_truncated_weights_raise_weights_errors(tmp_path: Path):
-    shipped = (REPO / "weights" / "sudoku-hrm-cpu.safetensors").read_bytes()
+    shipped = (REPO / "weights" / "sudoku-hrm-h128.safetensors").read_bytes()
     path = tmp_path / "cut.safetensors"
     path.write_bytes(shipped[: len(shipped) // 2])
     with pytest.raises(WeightsError, match="truncated"):
@@ -145,7 +145,7 @@ def test_truncated_weights_raise_weights_errors(tmp_path: Path):
 def test_engine_choice_weighs_the_model(tmp_path: Path):
     from hrm.numpy_engine import model_size
 
-    shipped = REPO / "weights" / "sudoku-hrm-cpu.safetensors"
+    shipped = REPO / "weights" / "sudoku-hrm-h128.safetensors"
     model = load_model(shipped, engine="torch").model
     assert model_size(shipped) == (model.num_parameters(), 81)
     big = tmp_path / "big.safetensors"   # paper-width maze model: 1.7e7 parameters x 900 tokens

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from hrm.data import build
 from hrm.solver import solve
@@ -68,10 +69,27 @@ def test_the_cpu_only_trm_stays_beside_it() -> None:
     assert tiny.model.num_parameters() == 113_601
 
 
+# The HRM beside the default (docs/sudoku-training.md, "The HRM beside it"): seeded by the default's
+# TRM, then trained with HRM's own one-step gradient on one CPU thread.
+HRM_STAGE = ["model=hrm-sudoku-tiny", *WIDE, "model.H_cycles=3", "model.L_cycles=6", "model.act_continue=false",
+             "lr=2e-4", "puzzle_emb_lr=2e-4", "lr_warmup_steps=100", "eval_limit=1000"]
+
+
 def test_the_hrm_model_ships_beside_it() -> None:
-    hrm = load_model("sudoku-hrm-cpu", "sudoku", "cpu")
-    assert hrm.config.arch == "hrm"
-    assert default_weights("sudoku").name != "sudoku-hrm-cpu.safetensors"
+    """The paper's two modules, seeded from the default's TRM and trained apart: its levels differ."""
+    hrm = load_model("sudoku-hrm-h128", "sudoku", "cpu")
+    stored = TrainConfig.from_dict(hrm.card["train_config"]).to_dict()
+    assert _differences(stored, get_train_preset("sudoku", "shipped").with_overrides(HRM_STAGE)) == {
+        "data", "init_weights"}
+    assert Path(stored["init_weights"]).parent.name == "sudoku-h128-gpu"
+    assert hrm.config.arch == "hrm" and hrm.model.num_parameters() == 522_113
+    assert int(hrm.metadata["train_step"]) == 1_000
+    assert (hrm.config.halt_min_steps, hrm.config.halt_max_steps) == (3, 32)
+    levels = hrm.model.state_dict()
+    apart = [k for k in levels if k.startswith("L_level.")
+             and not torch.equal(levels[k], levels["H_level." + k.removeprefix("L_level.")])]
+    assert len(apart) == sum(k.startswith("L_level.") for k in levels)
+    assert default_weights("sudoku").name == "sudoku-trm-h128.safetensors"
 
 
 @pytest.mark.parametrize("name", NEWSPAPER)
