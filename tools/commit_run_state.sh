@@ -7,7 +7,7 @@
 #
 # Each round copies config.json, metrics.jsonl, resume.pt and best.safetensors (when resume.pt changed
 # since the last round) and commits only DEST, leaving whatever else is staged alone. It stops when
-# the run's lock file is gone and nothing changed.
+# no process holds the run's lock and nothing changed.
 set -u
 run=$1 dest=$2 minutes=${3:-45}
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
@@ -28,5 +28,6 @@ while true; do
             sleep $((attempt * 7))
         done
     fi
-    [ -e "$run/run.lock" ] || [ "$stamp" != "$last" ] || exit 0
+    # the run's lock file stays after it ends (hrm/train/runlock.py); a run ended when nobody holds it
+    if [ "$stamp" = "$last" ] && flock -n "$run/run.lock" true 2>/dev/null; then exit 0; fi
 done
