@@ -31,7 +31,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -89,23 +89,6 @@ def _hide_inherited_cuda() -> None:
         torch.cuda.is_available = lambda: False
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """The CPU limit counts every thread's time: idle OpenMP workers spinning on a loaded machine (a
-    training run beside the suite) burnt 10 s of a 1 s case. The parent drops to one thread around
-    the fork, so the child inherits it: set in the child, after the fork, it could deadlock on a lock
-    held by a parent's worker thread that the child does not have."""
-    torch = sys.modules.get("torch")
-    before = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if torch is not None and before is not None:
-            torch.set_num_threads(before)
-
-
 def _child(argv: list[str], seconds: float, memory: int, report: Path) -> None:
     """In the forked child: limits, then the CLI; writes its peak memory growth (KiB) to `report`.
     Never returns."""
@@ -149,8 +132,7 @@ def run_case(case: Case, workdir: Path, *, seconds: float = 5.0, memory: int = 1
         sys.stderr.flush()
         report = workdir / ".peak-kib"
         started = time.perf_counter()
-        with _one_thread():
-            pid = os.fork()
+        pid = os.fork()
         if pid == 0:
             os.chdir(workdir)
             for fd, target in ((0, stdin), (1, out), (2, err)):
