@@ -149,7 +149,7 @@ def seeded_from_trm(model: HRM, source: HRM) -> dict[str, torch.Tensor]:
     theirs = dict(source.state_dict())
     if model.config.arch == "hrm" and source.config.arch == "trm":
         theirs.update({"H_level." + k.removeprefix("L_level."): v
-                       for k, v in source.state_dict().items() if k.startswith("L_level.")})
+                       for k, v in list(theirs.items()) if k.startswith("L_level.")})
     return theirs
 
 
