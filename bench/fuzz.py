@@ -12,12 +12,16 @@ or 2 in time and within memory, printing no traceback and no generic
     python bench/fuzz.py --n 400 --kinds weights --show 5
 
 Writes bench/results/fuzz.json (counts per kind and the first failures, with the case to replay).
-tests/test_fuzz.py runs a few hundred cases of each kind through the same harness.
+tests/test_fuzz.py runs a few hundred cases of each kind through the same harness, forked from a fresh
+single-threaded server process (`ForkServer`): the test process has torch's OpenMP pool running, and a
+child forked from it either counts that pool's spinning workers as its own CPU time (cases failed the
+limit on a loaded machine) or hangs on the pool's lock when it resizes it.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import io
 import json
@@ -28,6 +32,7 @@ import resource
 import shutil
 import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -173,6 +178,65 @@ def judge(o: Outcome, seconds: float, memory: int) -> list[str]:
     if "MemoryError" in o.err or o.memory_mb > memory / 2**20:
         problems.append(f"over {memory / 2**30:g} GiB")
     return problems
+
+
+class ForkServer:
+    """A fresh interpreter with one thread that warms up once and forks every case it is sent.
+
+    Requests and answers are JSON lines over the server's stdin and stdout (a case's bytes in base64);
+    the server's own prints go to its stderr, so they cannot corrupt an answer."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+        self._process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+        self._receive()   # the server says it is warm
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def run(self, case: Case, workdir: Path, *, seconds: float = 5.0, memory: int = 1 << 30) -> Outcome:
+        request = {"case": {**asdict(case), "content": base64.b64encode(case.content).decode()},
+                   "workdir": str(workdir), "seconds": seconds, "memory": memory}
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        return Outcome(**self._receive())
+
+    def _receive(self) -> dict:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the fuzz fork server ended (exit code {self._process.wait()}); its stderr says why")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait(timeout=30)
+
+    def __enter__(self) -> ForkServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def serve() -> None:
+    """The server's side of `ForkServer`: warm up, then run each case read from stdin."""
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)                      # stray prints (the warm-up's, a library's) go to stderr
+    sys.stdout = sys.stderr
+    warm_up()
+    channel.write("{}\n")
+    channel.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        case = Case(**{**request["case"], "content": base64.b64decode(request["case"]["content"])})
+        outcome = run_case(case, Path(request["workdir"]), seconds=request["seconds"], memory=request["memory"])
+        channel.write(json.dumps(asdict(outcome)) + "\n")
+        channel.flush()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -451,8 +515,12 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=3, help="failures printed in full")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "fuzz.json"))
     parser.add_argument("--keep", default=None, help="folder to keep the files of failing cases in")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)   # ForkServer's process
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")   # before torch loads: forks must not inherit busy OpenMP pools
+    if args.serve:
+        serve()
+        return
     kinds = [k for k in args.kinds.split(",") if k]
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
