@@ -4,11 +4,14 @@
     python bench/probe_maze_window.py --steps 150                     # same steps instead of same minutes
     python bench/probe_maze_window.py --minutes 10 --only trm-w5 hrm-full
     python bench/probe_maze_window.py --time-steps 3           # seconds per training step of each probe
+    python bench/probe_maze_window.py --data data/maze-small --results probe_maze_small --minutes 40 \
+        --only trm-full trm-w5 model.pos_encodings=rope2d model.halt_max_steps=8 ema=true
 
 
 Each probe is one `hrm train --task maze --preset cpu` process on one thread, stopped with SIGINT (which
 saves) after the same wall-clock minutes, evaluating on a fixed subset of the held-out split as it goes.
-The curves go to bench/results/probe_maze_window.json; docs/maze-training.md reads them.
+The curves go to bench/results/probe_maze_window.json (or --results NAME.json, one file per data set);
+docs/maze-training.md reads them.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/maze-easy"))
     parser.add_argument("--out", type=Path, default=Path("runs/probe-maze"))
     parser.add_argument("--only", nargs="*", choices=sorted(PROBES), default=None)
+    parser.add_argument("--results", default=RESULTS.stem, help="results file name under bench/results/")
     parser.add_argument("--time-steps", type=int, default=0, help="only time N training steps of each probe")
     parser.add_argument("--batch", type=int, default=32, help="batch size for --time-steps (the cpu preset's)")
     parser.add_argument("overrides", nargs="*", help="extra training key=value options for every probe")
@@ -116,7 +120,8 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     started_load = load_average()
-    previous = json.loads(RESULTS.read_text())["probes"] if RESULTS.exists() else {}
+    results = RESULTS_DIR / f"{args.results}.json"
+    previous = json.loads(results.read_text())["probes"] if results.exists() else {}
     probes = dict(previous)
     for name in args.only or list(PROBES):
         minutes = None if args.steps else args.minutes
@@ -125,7 +130,7 @@ def main() -> None:
         best = max((p["exact_accuracy"] for p in result["curve"]), default=float("nan"))
         print(f"{name:14s} {result['steps']:>6} steps  {result['examples_per_s']} ex/s  best exact {best:.3f}",
               flush=True)
-        write_results(RESULTS.stem, {"data": str(args.data), "probes": probes}, started_load)
+        write_results(results.stem, {"data": str(args.data), "probes": probes}, started_load)
 
 
 if __name__ == "__main__":
