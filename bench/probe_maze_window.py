@@ -5,7 +5,7 @@
     python bench/probe_maze_window.py --minutes 10 --only trm-w5 hrm-full
     python bench/probe_maze_window.py --time-steps 3           # seconds per training step of each probe
     python bench/probe_maze_window.py --data data/maze-small --results probe_maze_small --minutes 40 \
-        --only trm-full trm-w5 model.pos_encodings=rope2d model.halt_max_steps=8 ema=true
+        model.pos_encodings=rope2d model.halt_max_steps=8 ema=true --only trm-full trm-w5
 
 
 Each probe is one `hrm train --task maze --preset cpu` process on one thread, stopped with SIGINT (which
