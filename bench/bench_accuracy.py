@@ -23,8 +23,10 @@ import json
 import math
 import os
 import platform
+import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +34,7 @@ import numpy as np
 from hrm.data.build import ensure_dataset
 from hrm.data.format import PuzzleDataset
 from hrm.errors import DataError
-from hrm.solver import solve
+from hrm.solver import Solution, solve
 from hrm.tasks import get_task
 from hrm.tasks.base import Puzzle
 from hrm.tasks.maze import MazeTask
@@ -60,6 +62,21 @@ def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[
     return puzzles
 
 
+def failure_kind(violation: str) -> str:
+    """A verifier message without its cells and counts, so failures of one kind count together:
+    'the path breaks at r3c4' -> 'the path breaks at CELL'."""
+    kind = re.sub(r"\br\d+c\d+\b", "CELL", violation)
+    kind = re.sub(r"\((CELL(, )?)+( \(\+\d+ more\))?\)", "(CELLS)", kind)
+    return re.sub(r"\b\d+\b", "N", kind)
+
+
+def failure_kinds(solutions: list[Solution]) -> dict[str, int]:
+    """How many unsolved puzzles fail by each kind of first violation, most common first."""
+    kinds = Counter(failure_kind(s.verdict.violations[0] if s.verdict.violations else "no verdict")
+                    for s in solutions if not s.verified)
+    return dict(kinds.most_common())
+
+
 def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int, adaptive: bool,
             max_segments: int | None = None) -> dict:
     started = time.perf_counter()
@@ -70,7 +87,7 @@ def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int,
     exact = sum(bool(np.array_equal(s.answer, s.puzzle.solution)) for s in solutions)
     return {"attempts": attempts, "puzzles": len(puzzles), "solved": solved / len(puzzles),
             "exact": exact / len(puzzles), "mean_segments": float(np.mean([s.segments for s in solutions])),
-            "ms_per_puzzle": 1000 * seconds / len(puzzles)}
+            "ms_per_puzzle": 1000 * seconds / len(puzzles), "failures": failure_kinds(solutions)}
 
 
 def main() -> None:
@@ -104,6 +121,9 @@ def main() -> None:
             print(f"{row['set']:<22} K={k:<3} solved {100 * row['solved']:6.2f}%  exact {100 * row['exact']:6.2f}%  "
                   f"segments {row['mean_segments']:5.2f}  {row['ms_per_puzzle']:8.1f} ms/puzzle  "
                   f"({row['puzzles']} puzzles)", flush=True)
+            if row["failures"]:
+                print("    unsolved, by first violation: " + "; ".join(
+                    f"{n} {kind}" for kind, n in list(row["failures"].items())[:4]), flush=True)
     print_table(rows)
     record = {"command": "python bench/bench_accuracy.py " + " ".join(sys.argv[1:]),
               "weights": args.weights, "device": str(loaded.device), "adaptive": not args.fixed,

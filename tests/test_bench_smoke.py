@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
@@ -106,3 +108,20 @@ def test_accuracy_bench_reads_mazes_of_a_small_canvas(tmp_path):
     for puzzle in puzzles:
         assert puzzle.grid.shape == (30, 30) and puzzle.extra["shape"] == (10, 10)
         assert (puzzle.grid[10:] == 1).all() and task.verify(puzzle, puzzle.solution).ok
+
+
+@given(cells=st.lists(st.tuples(st.integers(0, 29), st.integers(0, 29)), min_size=1, max_size=12),
+       moves=st.integers(0, 999))
+def test_failure_kinds_count_one_kind_of_violation_together(cells: list[tuple[int, int]], moves: int):
+    """bench_accuracy's failure breakdown: the same violation at other cells or counts is one kind."""
+    import bench_accuracy
+
+    from hrm.tasks.grid import cell_list, cell_name
+
+    kind = bench_accuracy.failure_kind
+    assert kind(f"the path breaks at {cell_name(*cells[0])}") == "the path breaks at CELL"
+    assert kind(f"{len(cells)} path cells are off the route from S to G ({cell_list(cells)})") == \
+        "N path cells are off the route from S to G (CELLS)"
+    assert kind(f"the path is {moves} moves but the shortest is {moves + 2}") == \
+        "the path is N moves but the shortest is N"
+    assert kind("the path breaks at r1c1") != kind("the path branches at r1c1")
