@@ -135,6 +135,19 @@ def test_maze_dihedral_and_rebuild_from_csv(maze_small, tmp_path) -> None:
         np.testing.assert_array_equal(label.reshape(30, 30), shortest_path_solution(question.reshape(30, 30)))
 
 
+@pytest.mark.parametrize(("name", "side", "min_moves"), [("maze-small", 10, 10), ("maze-medium", 16, 20)])
+def test_small_canvas_maze_sets_hold_mazes_of_their_side(tmp_path, name: str, side: int, min_moves: int) -> None:
+    """The CPU curriculum's sets: mazes on a canvas of their own side, labelled with a shortest path."""
+    root = build_dataset(name, tmp_path / name, BuildOptions(limit=4, workers=1))
+    for split in ("train", "test"):
+        ds = PuzzleDataset.load(root, split)
+        assert ds.inputs.shape[1] == side * side
+        for question, label in zip(ds.inputs, ds.labels, strict=True):
+            grid = question.reshape(side, side).astype(np.int64)
+            assert shortest_distance(grid) >= min_moves
+            np.testing.assert_array_equal(label.reshape(side, side), shortest_path_solution(grid))
+
+
 def test_a_label_from_elsewhere_turns_with_its_maze(tmp_path) -> None:
     """A stored shortest path that our rule would not pick (the reference's A* ties) is rotated with
     its maze instead of replaced: the variants keep its choice, as the reference's augmentation does."""

@@ -636,6 +636,9 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
           maze=maze_gen.MazeSpec(10, None, side=11)),
     _spec("maze-small", "maze", "CPU demo: 10x10 mazes (a 10x10 canvas), paths of 10+ moves: 10,000 train, "
           "500 test", BOTH, 0, build_maze, train=10_000, test=500, maze=maze_gen.MazeSpec(10, None, side=10)),
+    _spec("maze-medium", "maze", "CPU curriculum after maze-small: 16x16 mazes (a 16x16 canvas), paths of 20+ "
+          "moves: 10,000 train, 500 test", BOTH, 0, build_maze, train=10_000, test=500,
+          maze=maze_gen.MazeSpec(20, None, side=16)),
     _spec("arc1", "arc", "ARC-AGI-1 training + evaluation + ConceptARC (960 tasks), dihedral/colour variants",
           BOTH, 1000, build_arc, collection="arc1"),
     _spec("arc2", "arc", "ARC-AGI-2 training + evaluation (1,120 tasks), dihedral/colour variants",
