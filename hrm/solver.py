@@ -290,7 +290,8 @@ class _View:
 
 def _attempt_view(loaded: LoadedModel, task: Task, puzzle: Puzzle, index: int, attempt: int) -> _View:
     """Attempt 0 is the puzzle itself; attempt k > 0 a symmetry view (Sudoku: digit relabelling +
-    band/stack permutations + transpose; Maze: dihedral; ARC: dihedral + colours). When the model's
+    band/stack permutations + transpose; Maze: the seven other dihedral views in turn; ARC: dihedral +
+    colours). When the model's
     puzzle table holds views of this puzzle (ARC's trained variants) they are taken in order, as the
     reference evaluates them: each has its own row. Otherwise view k is random, seeded by k."""
     if attempt == 0:
@@ -300,7 +301,7 @@ def _attempt_view(loaded: LoadedModel, task: Task, puzzle: Puzzle, index: int, a
         name, transform = trained[(attempt - 1) % len(trained)]
         return _View(index, attempt, task.transform(transform, puzzle), transform, f"trained view {attempt}",
                      int(loaded.identifiers[name]))
-    transform = task.random_transform(np.random.default_rng([attempt, index]))
+    transform = task.view_transform(attempt, np.random.default_rng([attempt, index]))
     return _View(index, attempt, task.transform(transform, puzzle), transform, f"view {attempt}",
                  puzzle_identifier(loaded, task, puzzle, transform))
 

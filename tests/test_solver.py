@@ -140,6 +140,31 @@ def test_attempts_map_views_back_to_the_original_frame(sudoku_task, examples_dir
     np.testing.assert_array_equal(solution.answer, exact_solve(puzzle.grid))
 
 
+def test_maze_views_are_its_eight_dihedral_frames(examples_dir, monkeypatch):
+    """A maze has only eight symmetry views: attempts 0-7 show the model each of them once (random
+    views would repeat some and miss others), and each answer is judged in the maze's own frame."""
+    import hrm.solver as solver_module
+    from hrm.solver import Step
+    from hrm.tasks.grid import dihedral
+
+    maze_task = get_task("maze")
+    puzzle = maze_task.parse((examples_dir / "maze" / "hard1.txt").read_text())[0]
+    seen: list[bytes] = []
+
+    def blind(model, inputs, ids, **kwargs):   # answers with the question: never a path, so every view runs
+        rows = np.asarray(inputs)
+        seen.extend(row.tobytes() for row in rows)
+        n = len(rows)
+        yield Step(1, rows, np.ones(rows.shape), np.full(n, 0.9), None, np.ones(n, bool), 0.0)
+
+    monkeypatch.setattr(solver_module, "iter_steps", blind)
+    [solution] = solve(_loaded(_model("trm-maze-tiny")), maze_task, [puzzle], attempts=8)
+    frames_of_the_maze = {dihedral(maze_task.encode(puzzle).reshape(30, 30), t).reshape(-1).tobytes()
+                          for t in range(8)}
+    assert len(seen) == 8 and set(seen) == frames_of_the_maze
+    assert len(solution.attempts) == 8 and not solution.verified
+
+
 @given(st.integers(1, 300), st.booleans())
 def test_attempt_waves_cover_every_attempt_once_in_order(attempts, everyone):
     from hrm.solver import attempt_waves

@@ -130,6 +130,11 @@ class Task(Protocol):
         """Draw a random invertible augmentation."""
         ...
 
+    def view_transform(self, attempt: int, rng: np.random.Generator) -> Any:
+        """The augmentation of `hrm solve`'s view number `attempt` (1, 2, ...; view 0 is the puzzle itself):
+        a random one, or, for a task with few symmetries, each of them in turn."""
+        ...
+
     def transform(self, t: Any, puzzle: Puzzle) -> Puzzle:
         """Apply an augmentation to the question (and solution when present)."""
         ...
