@@ -33,6 +33,7 @@ RESULTS = RESULTS_DIR / "probe_maze_window.json"
 # name -> model preset and model.* overrides (the cpu preset's batch, lr and cadence otherwise)
 PROBES: dict[str, tuple[str, dict[str, object]]] = {
     "hrm-full": ("hrm-maze-tiny", {}),
+    "hrm-w3": ("hrm-maze-tiny", {"attention_window": 3}),
     "hrm-w5": ("hrm-maze-tiny", {"attention_window": 5}),
     "hrm-w5-Lonly": ("hrm-maze-tiny", {"attention_window": 5, "window_levels": "L"}),
     "trm-full": ("trm-maze-tiny", {}),
