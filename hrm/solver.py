@@ -291,9 +291,9 @@ class _View:
 def _attempt_view(loaded: LoadedModel, task: Task, puzzle: Puzzle, index: int, attempt: int) -> _View:
     """Attempt 0 is the puzzle itself; attempt k > 0 a symmetry view (Sudoku: digit relabelling +
     band/stack permutations + transpose; Maze: the seven other dihedral views in turn; ARC: dihedral +
-    colours). When the model's
-    puzzle table holds views of this puzzle (ARC's trained variants) they are taken in order, as the
-    reference evaluates them: each has its own row. Otherwise view k is random, seeded by k."""
+    colours). When the model's puzzle table holds views of this puzzle (ARC's trained variants) they are
+    taken in order, as the reference evaluates them: each has its own row. Otherwise view k comes from
+    `task.view_transform`, seeded by k."""
     if attempt == 0:
         return _View(index, 0, puzzle, None, "identity", puzzle_identifier(loaded, task, puzzle))
     trained = task.trained_views(puzzle, loaded) if loaded.identifiers else []

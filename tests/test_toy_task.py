@@ -114,9 +114,6 @@ class MiniSudoku(TaskDefaults):
     def random_transform(self, rng: np.random.Generator) -> np.ndarray:
         return random_value_permutation(rng, SIDE)
 
-    def view_transform(self, attempt: int, rng: np.random.Generator) -> np.ndarray:
-        return self.random_transform(rng)
-
     def transform(self, t: np.ndarray, puzzle: Puzzle) -> Puzzle:
         return Puzzle(puzzle.task, apply_mapping(puzzle.grid, t), None, puzzle.name, dict(puzzle.extra))
 

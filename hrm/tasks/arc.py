@@ -351,9 +351,6 @@ class ArcTask(TaskDefaults):
         colours = tuple(int(c) for c in random_value_permutation(rng, COLOURS - 1))
         return ArcTransform(int(rng.integers(8)), colours)
 
-    def view_transform(self, attempt: int, rng: np.random.Generator) -> ArcTransform:
-        return self.random_transform(rng)
-
     def transform(self, t: ArcTransform, puzzle: Puzzle) -> Puzzle:
         """Apply to the test input, its known output and every demonstration pair."""
         extra = dict(puzzle.extra)

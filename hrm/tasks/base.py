@@ -211,6 +211,12 @@ class TaskDefaults:
     def keep_givens(self, puzzle: Puzzle, answer: np.ndarray) -> tuple[np.ndarray, list[str]]:
         return answer, []
 
+    def random_transform(self, rng: np.random.Generator) -> Any:
+        raise NotImplementedError
+
+    def view_transform(self, attempt: int, rng: np.random.Generator) -> Any:
+        return self.random_transform(rng)
+
     def text_form(self, grid: np.ndarray, puzzle: Puzzle) -> str | list[list[int]]:
         return self.format(grid, puzzle)
 

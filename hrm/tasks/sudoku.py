@@ -504,9 +504,6 @@ class SudokuTask(TaskDefaults):
     def random_transform(self, rng: np.random.Generator) -> SudokuTransform:
         return random_sudoku_transform(rng)
 
-    def view_transform(self, attempt: int, rng: np.random.Generator) -> SudokuTransform:
-        return self.random_transform(rng)
-
     def transform(self, t: SudokuTransform, puzzle: Puzzle) -> Puzzle:
         solution = None if puzzle.solution is None else t.apply(puzzle.solution)
         return Puzzle(puzzle.task, t.apply(puzzle.grid), solution, puzzle.name, dict(puzzle.extra))
