@@ -9,6 +9,7 @@ the task's vocabulary and length): the cost of a step does not depend on the val
     python bench/bench_train_throughput.py --quick          # tiny presets + trm-sudoku, 2 timed steps
     python bench/bench_train_throughput.py                  # every preset below, 3 timed steps
     python bench/bench_train_throughput.py --device cuda    # on a GPU: bf16, torch.compile, MFU
+    python bench/bench_train_throughput.py --presets trm-maze-tiny --model attention_window=3 seq_len=256
 
 FLOPs are counted by torch's FlopCounterMode over one step (matmuls and attention, forward and
 backward); MFU = FLOPs / step time / the card's dense bf16 peak (bench/common.py). Memory: on CUDA
@@ -26,7 +27,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
 
 import argparse
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -139,16 +142,32 @@ def analytic_flops(config, batch_size: int) -> dict[str, float]:
     return {"forward": forward, "backward": backward, "total": forward + backward + head}
 
 
-def measure(preset: str, batch_size: int, device: str, repeats: int, compile: bool, memory: bool = True) -> dict:
+def model_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` model options, each parsed by its ModelConfig field's type (as `hrm train model.KEY=`)."""
+    from hrm.config import ModelConfig
+    from hrm.train.config import parse_value
+
+    types = typing.get_type_hints(ModelConfig)
+    overrides = {}
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        if key not in types:
+            raise SystemExit(f"unknown model option '{key}' (known: {', '.join(sorted(types))})")
+        overrides[key] = parse_value(raw, types[key], key)
+    return overrides
+
+
+def measure(preset: str, batch_size: int, device: str, repeats: int, compile: bool, memory: bool = True,
+            overrides: dict[str, Any] | None = None) -> dict:
     from hrm.config import get_preset
 
-    config = get_preset(preset)
+    config = get_preset(preset).with_overrides(**(overrides or {}))
     dev = torch.device(device)
     step = TrainStep(config, batch_size, dev, compile=compile)
     row: dict = {"preset": preset, "arch": config.arch, "mixer": config.mixer,
                  "parameters": step.model.num_parameters(), "batch": batch_size, "seq_len": config.full_seq_len,
                  "device": device, "threads": torch.get_num_threads(), "compile": compile,
-                 "dtype": str(step.model.compute_dtype()).removeprefix("torch.")}
+                 "dtype": str(step.model.compute_dtype()).removeprefix("torch."), "overrides": overrides or {}}
 
     # FLOPs on an eager step (FlopCounterMode does not see inside compiled graphs)
     flop_step = step if not compile else TrainStep(config, batch_size, dev, compile=False)
@@ -191,6 +210,8 @@ def main() -> None:
     parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto",
                         help="torch.compile the reasoning modules (auto: on CUDA only, like hrm train)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    parser.add_argument("--model", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="model options for every preset, e.g. attention_window=3 pos_encodings=rope2d")
     parser.add_argument("--name", default="", help="results file name (default train_throughput_<device>)")
     args = parser.parse_args()
 
@@ -204,7 +225,8 @@ def main() -> None:
     rows = []
     for preset in presets:
         batch = args.batch or default_batch(preset, args.device)
-        row = measure(preset, batch, args.device, repeats, compile, memory=not args.no_memory)
+        row = measure(preset, batch, args.device, repeats, compile, memory=not args.no_memory,
+                      overrides=model_overrides(args.model))
         rows.append(row)
         print(f"{preset:22s} batch {batch:4d}  {row['step_s']:.3f} s/step  "
               f"{row['examples_segments_per_s']:.1f} ex*seg/s  {row['achieved_tflops'] * 1e3:.1f} GFLOP/s"

@@ -29,8 +29,14 @@ class GridWindow:
 
     @property
     def tile_side(self) -> int:
-        """5 x 5 tiles measured fastest on CPU for K = 3 and 5, 6 x 6 for K = 7 (docs/maze-training.md)."""
-        return self.tile or min(self.side, max(5, self.window - 1))
+        """The side in [max(4, K - 1), 8] that pads the grid least, the larger on a tie: padding queries
+        cost as much as real ones, and fewer, larger tiles cost less per query (docs/maze-training.md
+        has the CPU timings: 5 for 10x10 grids, 8 for 16x16, 6 for 30x30)."""
+        if self.tile:
+            return self.tile
+        low = max(4, self.window - 1)
+        sides = range(min(low, self.side), min(self.side, max(low, 8)) + 1)
+        return min(sides, key=lambda t: (math.ceil(self.side / t) * t, -t))
 
     @property
     def padded_side(self) -> int:

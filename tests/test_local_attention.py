@@ -137,3 +137,20 @@ def test_a_non_contiguous_attention_output_is_accepted(monkeypatch: pytest.Monke
     tiled = local_attention(q, k, v, geometry)
     monkeypatch.undo()
     torch.testing.assert_close(tiled, _masked_reference(q, k, v, geometry), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(("side", "window", "tile"), [(10, 3, 5), (16, 3, 8), (30, 3, 6), (30, 5, 6), (9, 3, 5),
+                                                      (4, 3, 4), (30, 9, 8)])
+def test_the_default_tile_pads_the_grid_least(side: int, window: int, tile: int) -> None:
+    assert GridWindow(side, 1, window).tile_side == tile
+
+
+def test_the_tiles_take_the_fused_attention_kernel() -> None:
+    """A bool or 3D mask sends SDPA down its unfused math path, about 5x slower on a CPU (docs/maze-training.md)."""
+    geometry = GridWindow(side=10, prefix=1, window=3)
+    q, k, v = (torch.randn(2, 101, 2, 8) for _ in range(3))
+    with torch.profiler.profile() as profile:
+        local_attention(q, k, v, geometry)
+    ops = {event.key for event in profile.key_averages()}
+    assert "aten::_scaled_dot_product_attention_math" not in ops
+    assert "aten::scaled_dot_product_attention" in ops

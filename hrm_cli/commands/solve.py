@@ -189,7 +189,7 @@ def solve(
     adaptive: bool = typer.Option(True, "--adaptive/--fixed",
                                   help="Stop each puzzle when the model halts, or always run max segments."),
     attempts: int = typer.Option(None, "--attempts", "-k", min=1,
-                                 help="Views per puzzle (default: Sudoku 32, maze 4, ARC 16); more run only while "
+                                 help="Views per puzzle (default: Sudoku 32, maze 8, ARC 16); more run only while "
                                       "the verifier rejects every answer; ARC views vote."),
     noise: float = typer.Option(0.0, "--noise", min=0.0, help="Latent noise per segment (e.g. 0.05)."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Puzzles per model batch."),
