@@ -80,8 +80,10 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, geometry:
     def cut(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:   # -> [B * H, tiles, per tile, D]
         return x.index_select(2, index).view(batch * heads, tiles, -1, dim)
 
+    # CUDA keeps the bool mask its kernels were run with (an H200 30x30 run); the CPU needs the bias
+    mask = _tile_bias(geometry, q.device, q.dtype) if q.device.type == "cpu" else plan.mask
     out = F.scaled_dot_product_attention(cut(q, plan.query_index), cut(k, plan.key_index),
-                                         cut(v, plan.key_index), attn_mask=_tile_bias(geometry, q.device, q.dtype))
+                                         cut(v, plan.key_index), attn_mask=mask)
     # reshape, not view: CUDA's masked SDPA kernels may hand back a non-contiguous layout
     grid_out = out.reshape(batch, heads, tiles * queries, dim).index_select(2, plan.output_index)
     return torch.cat((prefix_out, grid_out), dim=2).transpose(1, 2)
