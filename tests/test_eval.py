@@ -13,7 +13,7 @@ from hrm.config import get_preset
 from hrm.data.format import DatasetMetadata, DatasetWriter, PuzzleDataset
 from hrm.model import HRM, Carry
 from hrm.tasks.arc import ArcTransform, encode_grid, variant_name
-from hrm.train.evaluate import ArcVotes, evaluate
+from hrm.train.evaluate import ArcVotes, evaluate, nearest_path_labels
 
 torch.set_num_threads(1)
 SEQ, VOCAB = 6, 5
@@ -174,3 +174,23 @@ def test_evaluate_with_arc_voting_runs_on_a_real_model(tmp_path: Path) -> None:
     result = evaluate(model, dataset, batch_size=4, arc_voting=True)
     assert result.count == 2 and result.arc is not None
     assert result.arc["tasks"] == 1 and set(result.arc) >= {"pass@1", "pass@2", "pass@1000"}
+
+
+def test_nearest_path_labels_follow_the_models_shortest_path_and_keep_padding_unlabelled() -> None:
+    from hrm.data.sampler import IGNORE_INDEX
+    from hrm.tasks.maze import GOAL, OPEN, PATH, START, WALL
+
+    # S (0, 0) and G (1, 1): two shortest paths, through (0, 1) or through (1, 0)
+    grid = np.array([[START, OPEN, WALL], [OPEN, GOAL, WALL], [WALL, WALL, WALL]])
+    inputs = torch.from_numpy(np.stack([grid.ravel(), np.zeros(9, dtype=np.int64)]))
+    labels = inputs.clone()
+    labels[0, 1] = PATH                                   # the label takes (0, 1)
+    labels[1] = IGNORE_INDEX                              # an evaluation padding row
+    logits = torch.zeros(2, 9, 6)
+    logits[0, 3, PATH] = 5.0                              # the model draws (1, 0) instead
+    targets = nearest_path_labels(inputs, labels, logits)
+    want = inputs[0].clone()
+    want[3] = PATH
+    assert torch.equal(targets[0], want)
+    assert (targets[1] == IGNORE_INDEX).all()
+    assert torch.equal(nearest_path_labels(inputs, labels, torch.zeros(2, 9, 6))[0], labels[0])

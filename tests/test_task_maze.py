@@ -23,7 +23,9 @@ from hrm.tasks.maze import (
     bfs_distances,
     format_grid,
     make_puzzle,
+    nearest_shortest_paths,
     pad_to_canvas,
+    path_violations,
     shortest_distance,
     shortest_path_solution,
     shortest_path_solutions,
@@ -231,6 +233,65 @@ def test_shortest_path_solution_is_shortest_and_valid(rng):
         solution = shortest_path_solution(grid)
         assert (solution == PATH).sum() == shortest_distance(grid) - 1
         assert TASK.verify(make_puzzle(grid), solution).ok
+
+
+def all_shortest_paths(grid: np.ndarray) -> list[frozenset[tuple[int, int]]]:
+    """Every shortest S-to-G path of a small grid as its set of cells between S and G (plain search)."""
+    start, goal = tuple(np.argwhere(grid == START)[0]), tuple(np.argwhere(grid == GOAL)[0])
+    from_start, from_goal = reference_distances(grid, start), reference_distances(grid, goal)
+    length = from_start[goal]
+    paths: list[frozenset[tuple[int, int]]] = []
+
+    def walk(cell: tuple[int, int], cells: list[tuple[int, int]]) -> None:
+        if cell == goal:
+            paths.append(frozenset(cells[1:-1]))
+            return
+        r, c = cell
+        for nxt in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if (0 <= nxt[0] < grid.shape[0] and 0 <= nxt[1] < grid.shape[1]
+                    and from_start[nxt] == from_start[cell] + 1 and from_goal[nxt] == length - from_start[nxt]):
+                walk(nxt, [*cells, nxt])
+
+    walk(start, [start])
+    return paths
+
+
+@st.composite
+def small_mazes(draw: st.DrawFn) -> np.ndarray:
+    side = draw(st.integers(3, 6))
+    walls = draw(st.lists(st.booleans(), min_size=side * side, max_size=side * side))
+    grid = np.where(np.array(walls).reshape(side, side), WALL, OPEN)
+    cells = draw(st.lists(st.integers(0, side * side - 1), min_size=2, max_size=2, unique=True))
+    grid.flat[cells[0]], grid.flat[cells[1]] = START, GOAL
+    return grid
+
+
+@settings(deadline=None, max_examples=150)
+@given(grid=small_mazes(), seed=st.integers(0, 2**16))
+def test_nearest_shortest_path_is_a_shortest_path_with_the_best_score(grid: np.ndarray, seed: int) -> None:
+    scores = np.random.default_rng(seed).normal(size=grid.shape)
+    nearest = nearest_shortest_paths(grid[None], scores[None])[0]
+    if shortest_distance(grid) < 0:
+        assert np.array_equal(nearest, grid)                 # nothing to draw: the grid comes back
+        return
+    assert path_violations(grid, nearest) == []
+    chosen = frozenset(map(tuple, np.argwhere(nearest == PATH)))
+    paths = all_shortest_paths(grid)
+    assert chosen in paths
+    assert sum(scores[c] for c in chosen) == pytest.approx(max(sum(scores[c] for c in p) for p in paths))
+
+
+def test_nearest_shortest_path_follows_the_label_rule_on_a_tie_and_the_scores_otherwise(rng):
+    grids = np.stack([g for g in (random_canvas(rng, 0.25) for _ in range(60)) if shortest_distance(g) > 3])
+    labels = shortest_path_solutions(grids)
+    assert np.array_equal(nearest_shortest_paths(grids, np.zeros(grids.shape)), labels)
+    # a model that prefers another shortest path gets that path as its target, cell for cell
+    others = nearest_shortest_paths(grids, np.where(labels == PATH, -1.0, 0.0))
+    moved = (others != labels).any(axis=(1, 2))
+    assert moved.mean() > 0.5                                # most mazes have another shortest path
+    for grid, other in zip(grids, others, strict=True):
+        assert TASK.verify(make_puzzle(grid), other).ok
+    assert np.array_equal(nearest_shortest_paths(grids, np.where(others == PATH, 1.0, -1.0)), others)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -270,3 +270,38 @@ def test_an_hrm_seeded_by_a_trm_starts_with_the_trms_forward() -> None:
             torch.testing.assert_close(mine, theirs, rtol=0, atol=0)
         assert not torch.allclose(outs[2][2], outs[0][2], atol=1e-3)
         states = [(out[0], out[1]) for out in outs]
+
+
+def test_nearest_targets_are_for_mazes_only() -> None:
+    maze = get_train_preset("maze", "cpu")
+    assert replace(maze, targets="nearest").targets == "nearest"
+    with pytest.raises(HRMError, match="nearest is for mazes"):
+        tiny_config(targets="nearest")
+    with pytest.raises(HRMError, match="targets must be one of"):
+        replace(maze, targets="closest")
+
+
+def test_nearest_targets_replace_the_labels_in_training_and_evaluation(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from hrm.data.build import BuildOptions, build_dataset
+    from hrm.train import loop
+
+    root = build_dataset("maze-small", tmp_path / "maze", BuildOptions(limit=8, workers=1))
+    seen: list[tuple[int, bool]] = []
+    real = loop.nearest_path_labels
+
+    def spy(inputs: torch.Tensor, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        seen.append((inputs.shape[0], torch.is_grad_enabled()))
+        return real(inputs, labels, logits)
+
+    monkeypatch.setattr(loop, "nearest_path_labels", spy)
+    config = replace(get_train_preset("maze", "cpu"), model="trm-maze-tiny", global_batch_size=4, total_steps=2,
+                     eval_every=2, eval_batch_size=8, lr_warmup_steps=1, log_every=1, compile=False,
+                     targets="nearest", model_overrides={"attention_window": 3, "pos_encodings": "rope2d",
+                                                         "halt_max_steps": 2})
+    result = train(config, tmp_path / "run", device="cpu", data_dir=root)
+    assert result.status == "finished"
+    training_calls = [n for n, grad in seen if grad]
+    evaluation_calls = [n for n, grad in seen if not grad]
+    assert training_calls == [4, 4]                  # one per step, on the batch
+    assert len(evaluation_calls) == 2                # one per segment of the held-out batch

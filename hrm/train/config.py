@@ -24,6 +24,7 @@ from hrm.errors import HRMError
 from hrm.tasks import BUILTIN_TASKS, get_task
 
 TASKS = BUILTIN_TASKS     # the tasks with training presets and dataset builders
+TARGETS = ("labels", "nearest")
 
 
 @dataclass
@@ -54,6 +55,8 @@ class TrainConfig:
     compile: bool | None = None             # torch.compile the reasoning modules; None: on for CUDA only
     log_every: int = 10                     # steps per metrics.jsonl line (and per all-reduce of metrics)
     init_weights: str = ""                  # a fresh run starts from these weights (curriculum stages)
+    targets: str = "labels"                 # "nearest": maze, train and judge toward the shortest path
+                                            # nearest the model's own answer (hrm.tasks.maze.nearest_shortest_paths)
     preset: str = ""                        # the preset this config started from (informational)
 
     def __post_init__(self) -> None:
@@ -73,6 +76,9 @@ class TrainConfig:
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1", "betas must be in [0, 1)"),
             (0 < self.ema_decay < 1, "ema_decay", "must be in (0, 1)"),
             (self.log_every >= 1, "log_every", "must be at least 1"),
+            (self.targets in TARGETS, "targets", f"must be one of {', '.join(TARGETS)}"),
+            (self.targets != "nearest" or self.task == "maze", "targets",
+             "nearest is for mazes (the only task with several right answers and a verifier here)"),
         ]
         for ok, key, message in checks:
             if not ok:

@@ -17,6 +17,7 @@ answer among the top K (all-or-nothing per task, as the reference notebook).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from hrm.data.sampler import IGNORE_INDEX, eval_batches, eval_indices
 from hrm.errors import DataError
 from hrm.model import HRM
 from hrm.tasks.arc import crop_tokens, parse_variant_name
+from hrm.tasks.maze import OPEN, PATH, nearest_shortest_paths
 from hrm.train import distributed as D
 
 PASS_KS = (1, 2, 10, 100, 1000)
@@ -78,6 +80,20 @@ def halt_fires(model: HRM, outputs: dict) -> torch.Tensor:
     return model.wants_to_halt(q)
 
 
+Targets = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def nearest_path_labels(inputs: torch.Tensor, labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Maze targets (TrainConfig.targets="nearest"): for each sequence, the shortest S-to-G path with the
+    largest summed PATH-over-OPEN logit, instead of the label's. A model that draws any shortest path is
+    then exact. Unlabelled tokens (evaluation padding) stay unlabelled."""
+    side = math.isqrt(inputs.shape[-1])
+    grids = inputs.detach().cpu().numpy().reshape(-1, side, side).astype(np.int64)
+    scores = (logits[..., PATH] - logits[..., OPEN]).detach().float().cpu().numpy().reshape(grids.shape)
+    nearest = torch.from_numpy(nearest_shortest_paths(grids, scores).reshape(inputs.shape)).to(labels)
+    return torch.where(labels == IGNORE_INDEX, labels, nearest)
+
+
 def to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
 
@@ -85,12 +101,13 @@ def to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, t
 def evaluate(model: HRM, dataset: PuzzleDataset, batch_size: int, limit: int | None = None,
              env: D.DistEnv | None = None, progress: Callable[[int, int], None] | None = None,
              should_stop: Callable[[], bool] | None = None, arc_voting: bool = False,
-             segments: int | None = None) -> EvalResult:
+             segments: int | None = None, targets: Targets | None = None) -> EvalResult:
     """Evaluate `model` on `dataset` (every rank calls this; each takes its slice of every batch).
 
     progress(done, total) is called on every rank after each batch with global example counts.
     should_stop() is polled between batches (it must give the same answer on every rank).
     segments: segments per example (default the model's halt_max_steps, as in training).
+    targets: what each segment's answer is judged against, from (inputs, labels, logits); default the labels.
     """
     rank, world = (env.rank, env.world_size) if env else (0, 1)
     device = model.device
@@ -114,7 +131,7 @@ def evaluate(model: HRM, dataset: PuzzleDataset, batch_size: int, limit: int | N
                     break
                 batch = to_device(batch_np, device)
                 mine = indices[start:start + batch_size][rank * local:rank * local + n_valid]
-                sums += _evaluate_batch(model, batch, segments, votes, mine)
+                sums += _evaluate_batch(model, batch, segments, votes, mine, targets)
                 done = min(len(indices), start + batch_size)
                 if progress is not None:
                     progress(done, len(indices))
@@ -135,7 +152,7 @@ def evaluate(model: HRM, dataset: PuzzleDataset, batch_size: int, limit: int | N
 
 
 def _evaluate_batch(model: HRM, batch: dict[str, torch.Tensor], segments: int, votes: ArcVotes | None,
-                    example_ids: np.ndarray) -> torch.Tensor:
+                    example_ids: np.ndarray, targets: Targets | None = None) -> torch.Tensor:
     labels = batch["labels"]
     mask = labels != IGNORE_INDEX
     counts = mask.sum(-1)
@@ -151,7 +168,8 @@ def _evaluate_batch(model: HRM, batch: dict[str, torch.Tensor], segments: int, v
     for seg in range(segments):
         carry, outputs = model(carry, batch, max_steps=segments)
         preds = outputs["logits"].argmax(-1)
-        correct = mask & (preds == labels)
+        wanted = targets(batch["inputs"], labels, outputs["logits"]) if targets is not None else labels
+        correct = mask & (preds == wanted)
         token_acc = correct.sum(-1).double() / counts.clamp_min(1)
         exact = correct.sum(-1) == counts
         per_segment[seg] = (exact & valid).sum()

@@ -41,7 +41,7 @@ from hrm.model import HRM
 from hrm.optim import EMA, AdamATan2, PuzzleEmbeddingSignSGD, lr_at
 from hrm.train import distributed as D
 from hrm.train.config import TrainConfig
-from hrm.train.evaluate import EvalResult, evaluate, to_device
+from hrm.train.evaluate import EvalResult, Targets, evaluate, nearest_path_labels, to_device
 from hrm.train.runlock import RunLock
 from hrm.train.state import (
     carry_slice,
@@ -197,6 +197,7 @@ class _Trainer:
     def __init__(self, config: TrainConfig, run_dir: Path, env: D.DistEnv, reporter: Reporter) -> None:
         self.config, self.run_dir, self.env = config, run_dir, env
         self.reporter = reporter if env.is_main else Reporter()
+        self._targets: Targets | None = nearest_path_labels if config.targets == "nearest" else None
         self.stop = _StopSignal()
         self.history: list[dict[str, Any]] = []
 
@@ -372,6 +373,9 @@ class _Trainer:
         if self.carry is None:
             self.carry = model.initial_carry(batch)
         self.carry, outputs = model(self.carry, batch)
+        if self._targets is not None:
+            data = self.carry.data
+            data["labels"] = self._targets(data["inputs"], data["labels"], outputs["logits"])
         loss, metrics = act_loss(self.carry, outputs, self.model_config.loss_type)
         (loss / c.global_batch_size).backward()
         D.all_reduce_grads(self.params)
@@ -437,7 +441,7 @@ class _Trainer:
             with ema_weights(self.model, self.ema):
                 result = evaluate(self.model, self.test_set, c.eval_batch_size or c.global_batch_size,
                                   c.eval_limit, self.env, progress=self.reporter.eval_progress,
-                                  should_stop=self._should_stop_eval())
+                                  should_stop=self._should_stop_eval(), targets=self._targets)
             if result.complete:
                 self._record({"step": self.step, "epoch": round(self.sampler.epoch, 4),
                               "time": round(self._clock(), 3), **result.metrics()})
