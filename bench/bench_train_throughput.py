@@ -27,7 +27,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
 
 import argparse
 import sys
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -143,18 +142,10 @@ def analytic_flops(config, batch_size: int) -> dict[str, float]:
 
 
 def model_overrides(pairs: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` model options, each parsed by its ModelConfig field's type (as `hrm train model.KEY=`)."""
-    from hrm.config import ModelConfig
-    from hrm.train.config import parse_value
+    """`KEY=VALUE` model options, parsed as `hrm train model.KEY=VALUE` parses them."""
+    from hrm.train.config import parse_model_option
 
-    types = typing.get_type_hints(ModelConfig)
-    overrides = {}
-    for pair in pairs:
-        key, _, raw = pair.partition("=")
-        if key not in types:
-            raise SystemExit(f"unknown model option '{key}' (known: {', '.join(sorted(types))})")
-        overrides[key] = parse_value(raw, types[key], key)
-    return overrides
+    return {key: parse_model_option(key, raw) for key, _, raw in (pair.partition("=") for pair in pairs)}
 
 
 def measure(preset: str, batch_size: int, device: str, repeats: int, compile: bool, memory: bool = True,

@@ -123,7 +123,6 @@ class TrainConfig:
         values: dict[str, Any] = {}
         model_overrides = dict(self.model_overrides)
         train_types = typing.get_type_hints(TrainConfig)
-        model_types = typing.get_type_hints(ModelConfig)
         for pair in pairs:
             key, sep, raw = pair.partition("=")
             key = key.strip().removeprefix("--").replace("-", "_")
@@ -132,10 +131,7 @@ class TrainConfig:
                                hint="e.g. lr=3e-4 or model.hidden_size=128")
             if key.startswith("model."):
                 name = key.removeprefix("model.")
-                if name not in model_types:
-                    raise HRMError(f"unknown model option '{name}'",
-                                   hint=f"known: {', '.join(sorted(model_types))}")
-                model_overrides[name] = parse_value(raw, model_types[name], key)
+                model_overrides[name] = parse_model_option(name, raw)
             elif key in train_types and key != "model_overrides":
                 values[key] = parse_value(raw, train_types[key], key)
             else:
@@ -143,6 +139,14 @@ class TrainConfig:
                 raise HRMError(f"unknown training option '{key}'",
                                hint=f"known: {', '.join(known)}; model options as model.NAME=VALUE")
         return replace(self, **values, model_overrides=model_overrides)
+
+
+def parse_model_option(name: str, raw: str) -> Any:
+    """The value of `model.NAME=RAW`, parsed by the ModelConfig field's type."""
+    model_types = typing.get_type_hints(ModelConfig)
+    if name not in model_types:
+        raise HRMError(f"unknown model option '{name}'", hint=f"known: {', '.join(sorted(model_types))}")
+    return parse_value(raw, model_types[name], f"model.{name}")
 
 
 def _type_of(annotation: Any) -> tuple[type, bool]:
