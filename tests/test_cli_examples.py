@@ -85,7 +85,7 @@ def test_a_cpu_maze_run_says_what_it_will_not_reach(capsys, monkeypatch, tmp_pat
 
     monkeypatch.setattr(hrm.train.loop, "train", no_training)
     result = run_cli(capsys, monkeypatch, "train", "--task", "maze", "--device", "cpu", "--out", str(tmp_path / "r"))
-    assert "only demonstrate the pipeline" in result.err and "needs a GPU" in result.err
+    assert "not yet 30x30" in result.err and "needs a GPU" in result.err
     assert result.code == 2 and "stopped by the test" in result.err
     result = run_cli(capsys, monkeypatch, "train", "--task", "sudoku", "--device", "cpu", "--out", str(tmp_path / "s"))
     assert "needs a GPU" not in result.err

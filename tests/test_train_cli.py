@@ -230,3 +230,30 @@ def test_one_run_per_folder_and_leftovers_of_kills_are_cleared(dataset: Path, tm
     assert resumed.code == 0, resumed.err
     assert not stale.exists() and "dropped unreadable line" in resumed.err
     assert all(json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines())
+
+
+MAZE_WEIGHTS = REPO / "tests" / "assets" / "maze-small-trm-bf16.safetensors"   # 10x10, targets=nearest, step 3,000
+
+
+def test_eval_judges_mazes_by_any_shortest_path(tmp_path: Path, capsys, monkeypatch) -> None:
+    """A maze has many shortest paths and the label is one of them: `hrm eval` counts a maze as solved
+    when the model draws any of them (the verifier's rule), and --targets labels asks for the label's."""
+    from hrm.data.build import BuildOptions, build_dataset
+
+    root = build_dataset("maze-small", tmp_path / "maze", BuildOptions(limit=16, workers=1))
+    args = ["eval", str(MAZE_WEIGHTS), "--data", str(root), "--device", "cpu", "--segments", "4", "--json"]
+    nearest = json.loads(run_cli(capsys, monkeypatch, *args).out)
+    labels = json.loads(run_cli(capsys, monkeypatch, *args, "--targets", "labels").out)
+    assert (nearest["targets"], labels["targets"]) == ("nearest", "labels")
+    assert all(n >= lab for n, lab in zip(nearest["segment_exact_accuracy"], labels["segment_exact_accuracy"],
+                                           strict=True))
+    assert nearest["exact_accuracy"] >= 0.5 > labels["exact_accuracy"]
+
+
+def test_eval_nearest_targets_are_for_mazes_only(trained: Path, dataset: Path, capsys, monkeypatch) -> None:
+    result = run_cli(capsys, monkeypatch, "eval", str(trained), "--data", str(dataset), "--device", "cpu",
+                     "--targets", "nearest")
+    assert result.code == 2 and "for mazes" in result.err and len(result.err.strip().splitlines()) == 1
+    unknown = run_cli(capsys, monkeypatch, "eval", str(trained), "--data", str(dataset), "--device", "cpu",
+                      "--targets", "closest")
+    assert unknown.code == 2 and "unknown --targets 'closest'" in unknown.err

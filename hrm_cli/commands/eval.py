@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from hrm.data.format import PuzzleDataset
     from hrm.model import HRM
     from hrm.train.distributed import DistEnv
-    from hrm.train.evaluate import EvalResult
+    from hrm.train.evaluate import EvalResult, Targets
 
 SCHEMA_VERSION = 1
 
@@ -78,6 +78,9 @@ def eval_command(
                                  help="Segments per example (default: the model's Mmax)."),
     batch_size: int = typer.Option(256, "--batch-size", "-b", min=1, help="Examples per batch."),
     device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
+    targets: str = typer.Option("auto", "--targets",
+                                help="What an answer is judged against: labels, nearest (maze: any shortest "
+                                     "path, the verifier's rule) or auto (nearest for mazes, else labels)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object on stdout."),
 ) -> None:
     """Evaluate weights on a dataset split."""
@@ -86,7 +89,7 @@ def eval_command(
     from hrm.errors import DataError
     from hrm.tasks import get_task
     from hrm.train import distributed as D
-    from hrm.train.evaluate import evaluate
+    from hrm.train.evaluate import evaluate, nearest_path_labels
     from hrm.weights import resolve_weights
 
     printer = get_printer()
@@ -103,6 +106,7 @@ def eval_command(
         if meta.num_puzzle_identifiers > c.num_puzzle_identifiers:
             raise DataError(f"{root} has {meta.num_puzzle_identifiers:,} puzzle identifiers but the model's "
                             f"table has {c.num_puzzle_identifiers:,} rows", hint="evaluate on the training dataset")
+        judge = _judge(targets, c.task)
         views_vote = not get_task(c.task).uses_verifier   # ARC: augmented views, each its own puzzle row, vote
         trained_on = metadata.get("dataset_hash")
         if views_vote and trained_on and env.is_main:
@@ -115,22 +119,37 @@ def eval_command(
             printer.info(f"evaluating {path} on {root}/{split}: {total:,} examples, "
                          f"{segments or c.halt_max_steps} segments, {env.device}")
         result = _run(evaluate, model, dataset, batch_size * env.world_size, limit, env, segments,
-                      arc=views_vote, show=env.is_main and printer.show_progress, total=total)
+                      arc=views_vote, show=env.is_main and printer.show_progress, total=total,
+                      targets=nearest_path_labels if judge == "nearest" else None)
     finally:
         D.cleanup()
     if not env.is_main:
         return
     record = {"schema_version": SCHEMA_VERSION, "weights": str(path), "dataset": str(root), "split": split,
-              "train_step": metadata.get("train_step"), **result.to_dict()}
+              "train_step": metadata.get("train_step"), "targets": judge, **result.to_dict()}
     if as_json:
         printer.json_line(json.dumps(record))
     else:
         printer.result(_table(record))
 
 
+def _judge(targets: str, task: str) -> str:
+    """labels or nearest: `--targets auto` judges mazes by the verifier's rule (any shortest path is right)."""
+    from hrm.errors import DataError
+
+    if targets == "auto":
+        return "nearest" if task == "maze" else "labels"
+    if targets not in ("labels", "nearest"):
+        raise DataError(f"unknown --targets '{targets}'", hint="choose labels, nearest or auto")
+    if targets == "nearest" and task != "maze":
+        raise DataError(f"--targets nearest is for mazes (any shortest path); this is a {task} model")
+    return targets
+
+
 def _run(evaluate: Callable[..., EvalResult], model: HRM, dataset: PuzzleDataset, batch_size: int,
-         limit: int | None, env: DistEnv, segments: int | None, arc: bool, show: bool, total: int) -> EvalResult:
-    kwargs = dict(batch_size=batch_size, limit=limit, env=env, segments=segments, arc_voting=arc)
+         limit: int | None, env: DistEnv, segments: int | None, arc: bool, show: bool, total: int,
+         targets: Targets | None) -> EvalResult:
+    kwargs = dict(batch_size=batch_size, limit=limit, env=env, segments=segments, arc_voting=arc, targets=targets)
     bar = get_printer().progress("evaluating") if show else None
     if bar is None:
         return evaluate(model, dataset, **kwargs)
@@ -150,7 +169,8 @@ def _table(record: dict) -> Group:
     summary.add_column(justify="right")
     m = record["halt_max_steps"]
     summary.add_row("examples", f"{record['count']:,}")
-    summary.add_row(f"exact accuracy ({m} segments)", f"{record['exact_accuracy']:.4f}")
+    judged = ", any shortest path" if record.get("targets") == "nearest" else ""
+    summary.add_row(f"exact accuracy ({m} segments{judged})", f"{record['exact_accuracy']:.4f}")
     summary.add_row("token accuracy", f"{record['token_accuracy']:.4f}")
     summary.add_row("exact accuracy, adaptive halting", f"{record['adaptive_exact_accuracy']:.4f}")
     summary.add_row("mean segments, adaptive halting", f"{record['mean_segments']:.2f}")
