@@ -12,13 +12,15 @@ single pass (K=1) and with `hrm solve`'s defaults (up to K=32 views, the verifie
 For every set and every K in --attempts it reports: solved (the answer passes the task's verifier:
 Sudoku rules and givens; Maze a valid shortest path), exact (the answer equals the stored label),
 mean segments used, and milliseconds per puzzle. Writes bench/results/accuracy_<weights>.json.
-Sets are dataset names (built on first use) or built dataset folders; the test split is used; --limit
+Sets are dataset names (built on first use) or built dataset folders; the test split is used (--split train
+to choose settings without it); --limit
 takes the first N puzzles (deterministic).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -96,6 +98,9 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(GRADE_SETS), help="comma-separated dataset names or folders")
     parser.add_argument("--attempts", default="1,32", help="comma-separated K values (32: hrm solve's Sudoku default)")
     parser.add_argument("--max-segments", type=int, default=None, help="default: the model's Mmax")
+    parser.add_argument("--min-segments", type=int, default=None,
+                        help="segments before the halt rule may stop a puzzle (default: the model's config)")
+    parser.add_argument("--split", default="test", help="test, or train to choose settings without the test set")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="auto")
@@ -105,6 +110,8 @@ def main() -> None:
 
     args.weights = args.weights or str(default_weights("sudoku"))
     loaded = load_model(args.weights, None, args.device)
+    if args.min_segments is not None:
+        loaded.model.config = dataclasses.replace(loaded.model.config, halt_min_steps=args.min_segments)
     task = get_task(loaded.task_name)
     rows = []
     for name in args.sets.split(","):
@@ -113,7 +120,7 @@ def main() -> None:
         except DataError as exc:
             print(f"{name:<22} skipped: {exc}", flush=True)
             continue
-        puzzles = puzzles_from_split(PuzzleDataset.load(root, "test"), task, args.limit)
+        puzzles = puzzles_from_split(PuzzleDataset.load(root, args.split), task, args.limit)
         for k in (int(x) for x in args.attempts.split(",")):
             row = {"set": root.name, **measure(loaded, task, puzzles, k, args.batch_size, not args.fixed,
                                                args.max_segments)}
@@ -127,7 +134,8 @@ def main() -> None:
     print_table(rows)
     record = {"command": "python bench/bench_accuracy.py " + " ".join(sys.argv[1:]),
               "weights": args.weights, "device": str(loaded.device), "adaptive": not args.fixed,
-              "max_segments": args.max_segments,
+              "max_segments": args.max_segments, "min_segments": loaded.model.config.halt_min_steps,
+              "split": args.split,
               "machine": f"{platform.machine()} {os.cpu_count()} cpus", "load_average": os.getloadavg(),
               "results": rows}
     out = Path(args.out) if args.out else RESULTS / f"accuracy_{Path(args.weights).stem}.json"
