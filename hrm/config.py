@@ -199,3 +199,16 @@ def get_preset(name: str) -> ModelConfig:
     if name not in PRESETS:
         raise HRMError(f"unknown model preset '{name}'", hint=f"choose one of: {', '.join(sorted(PRESETS))}")
     return PRESETS[name]
+
+
+def canvas_problem(c: ModelConfig) -> str | None:
+    """Why weights with this config cannot read another maze canvas (None: they can). Their tensors and
+    behaviour must not depend on it: attention as the token mixer, and positions by row and column
+    (rope2d) or none."""
+    if c.task != "maze":
+        return f"is for maze models; this one is for {c.task}"
+    if c.mixer != "attention":
+        return "needs an attention model: the MLP token mixer is sized to its canvas"
+    if c.pos_encodings not in ("rope2d", "none"):
+        return f"needs positions by row and column (rope2d) or none, not {c.pos_encodings}"
+    return None

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from hrm.checkpoint import atomic_write, save_model
+from hrm.config import canvas_problem
 from hrm.errors import HRMError
 from hrm.model import HRM
 from hrm.tasks import get_task
@@ -52,13 +53,10 @@ def with_canvas(model: HRM, side: int) -> HRM:
     fits both canvases computes what it computed before; with full attention it also attends to the
     extra wall cells. So a model trained on cheap 10x10 mazes reads 30x30 ones."""
     c = model.config
-    if c.task != "maze":
-        raise HRMError(f"--canvas is for maze models; this one is for {c.task}")
-    if c.mixer != "attention":
-        raise HRMError("--canvas needs an attention model: the MLP token mixer is sized to its canvas")
-    if c.pos_encodings not in ("rope2d", "none"):
-        raise HRMError(f"--canvas needs positions by row and column (rope2d) or none, not {c.pos_encodings}",
-                       hint="its positions are numbered along the flattened canvas")
+    problem = canvas_problem(c)
+    if problem is not None:
+        raise HRMError(f"--canvas {problem}", hint="its positions are numbered along the flattened canvas"
+                       if c.pos_encodings not in ("rope2d", "none") else None)
     if not 2 <= side <= CANVAS:
         raise HRMError(f"--canvas {side} is outside 2..{CANVAS}")
     moved = HRM(dataclasses.replace(c, seq_len=side * side)).to(model.device)

@@ -9,7 +9,9 @@ Inference only: no autograd, no ACT training wrapper.
 
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -195,10 +197,7 @@ class NumpyHRM:
         self.embed_tokens = tensors["embed_tokens.weight"]
         self.puzzle_table = tensors.get("puzzle_emb.weights")
         self.embed_pos = tensors.get("embed_pos.weight")
-        self.rope = position_tables(c)
-        window = grid_window(c.seq_len, c.prefix_len, c.attention_window)
-        self.L_mask = window_mask(window) if window is not None else None
-        self.H_mask = self.L_mask if c.window_levels == "both" else None
+        self._read_canvas(c)
         self.L_level = self._module("L_level", c.L_layers, tensors)
         self.H_level = self._module("H_level", c.H_layers, tensors) if c.arch == "hrm" else None
         self.lm_head = tensors["lm_head.weight"].T.copy()
@@ -212,6 +211,20 @@ class NumpyHRM:
         config = config_from_metadata(path, header.metadata)
         check_shapes(path, config, header.shapes())     # before any tensor is read
         return cls(config, read_tensors(path, header)), header.metadata
+
+    def with_canvas(self, side: int) -> NumpyHRM:
+        """The same weights reading a side x side maze canvas (hrm.export.with_canvas, for this engine):
+        only the position tables and the window depend on it."""
+        moved = copy.copy(self)
+        moved.config = replace(self.config, seq_len=side * side)
+        moved._read_canvas(moved.config)
+        return moved
+
+    def _read_canvas(self, c: ModelConfig) -> None:
+        self.rope = position_tables(c)
+        window = grid_window(c.seq_len, c.prefix_len, c.attention_window)
+        self.L_mask = window_mask(window) if window is not None else None
+        self.H_mask = self.L_mask if c.window_levels == "both" else None
 
     def _check(self, tensors: dict[str, np.ndarray]) -> None:
         check_shapes("weights", self.config, {k: tuple(v.shape) for k, v in tensors.items()})

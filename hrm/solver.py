@@ -241,6 +241,7 @@ def frames(loaded: LoadedModel, task: Task, puzzle: Puzzle, *, max_segments: int
            seed: int = 0, record_inner: bool = True) -> Iterator[Frame]:
     """One puzzle, one Frame per segment (fixed Mmax: the whole trajectory is shown; `halted`
     marks where adaptive halting would have stopped)."""
+    loaded = loaded.on_canvas(task.canvas_side([puzzle]))
     model = loaded.model
     task = task.for_model(model.config)
     inputs = task.encode(puzzle)[None]
@@ -391,6 +392,7 @@ def solve(loaded: LoadedModel, task: Task, puzzles: list[Puzzle], *, max_segment
     `progress(done, total)` is called after each batch of first attempts, `on_wave(views, puzzles)`
     before each later wave of views (hrm.solver.attempt_waves).
     """
+    loaded = loaded.on_canvas(task.canvas_side(puzzles))
     task = task.for_model(loaded.config)
     solutions: list[Solution | None] = [None] * len(puzzles)
     pending: list[int] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -268,3 +270,35 @@ def test_adaptive_solving_never_stops_before_the_configs_minimum_segments(preset
         steps = list(iter_steps(model, inputs, max_segments=6))
         assert len(steps) == expected and steps[-1].halted.all() and steps[0].wants_halt.all()
         assert len(list(iter_steps(model, inputs, max_segments=6, adaptive=False))) == 6
+
+
+MAZE_WEIGHTS = Path(__file__).resolve().parent / "assets" / "maze-small-trm-bf16.safetensors"  # 10x10, rope2d
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_a_small_maze_is_solved_on_the_canvas_it_fills(engine: str, tmp_path: Path) -> None:
+    """A model with 2D positions reads any canvas; a 10x10 maze is solved on a 10x10 one even when the
+    model was re-sized for 16x16, so the walls around it cannot change what its cells see."""
+    from hrm.data.build import BuildOptions, build_dataset
+    from hrm.data.format import PuzzleDataset
+    from hrm.export import with_canvas
+    from hrm.tasks.maze import make_puzzle
+    from hrm.weights import load_model
+
+    task = get_task("maze")
+    root = build_dataset("maze-small", tmp_path / "maze", BuildOptions(limit=6, workers=1))
+    stored = PuzzleDataset.load(root, "test")
+    puzzles = [make_puzzle(np.asarray(stored.inputs[i], dtype=np.int64).reshape(10, 10), f"maze {i}")
+               for i in range(stored.num_examples)]
+    small = load_model(MAZE_WEIGHTS, "maze", "cpu", engine=engine)
+    wide_torch = with_canvas(load_model(MAZE_WEIGHTS, "maze", "cpu").model, 16).eval()
+    wide = replace(small, model=wide_torch if engine == "torch" else small.model.with_canvas(16),
+                   config=wide_torch.config)
+    assert wide.config.seq_len == 256 and wide.on_canvas(10).config.seq_len == 100
+    assert wide.on_canvas(16) is wide and wide.on_canvas(None) is wide
+    expected = solve(small, task, puzzles, max_segments=3)
+    got = solve(wide, task, puzzles, max_segments=3)
+    assert [s.q_halt for s in got] == [s.q_halt for s in expected]
+    assert all(np.array_equal(g.answer, e.answer) for g, e in zip(got, expected, strict=True))
+    shown = [f.q_halt for f in frames(wide, task, puzzles[0], max_segments=3)]
+    assert shown == [f.q_halt for f in frames(small, task, puzzles[0], max_segments=3)]

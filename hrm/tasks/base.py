@@ -11,7 +11,7 @@ answers) + one `hrm.tasks.register_task` call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -147,6 +147,11 @@ class Task(Protocol):
         """This task as a model with `config` reads it (ARC: the model's canvas)."""
         ...
 
+    def canvas_side(self, puzzles: Sequence[Puzzle]) -> int | None:
+        """The smallest square canvas these puzzles fit, for a model that can read any canvas (a maze
+        model with 2D positions); None: the model's own canvas."""
+        ...
+
     def window(self, puzzle: Puzzle | None) -> Window:
         """The part of a question-sized grid the puzzle occupies (a small maze on the 30x30 canvas)."""
         ...
@@ -201,6 +206,9 @@ class TaskDefaults:
 
     def window(self, puzzle: Puzzle | None) -> Window:
         return FULL_WINDOW
+
+    def canvas_side(self, puzzles: Sequence[Puzzle]) -> int | None:
+        return None
 
     def given_mask(self, puzzle: Puzzle) -> np.ndarray:
         return np.zeros(np.shape(puzzle.grid), dtype=bool)

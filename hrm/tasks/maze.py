@@ -9,7 +9,7 @@ A file holds one maze drawn as text, or CSV rows `source,question,answer,rating`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -465,6 +465,9 @@ class MazeTask(TaskDefaults):
             raise HRMError(f"the model reads {config.seq_len} tokens, which is no square maze canvas of "
                            f"at most {CANVAS}x{CANVAS}")
         return self if side == self.side else MazeTask(side)
+
+    def canvas_side(self, puzzles: Sequence[Puzzle]) -> int | None:
+        return max((max(_window(p)[1]) for p in puzzles), default=None)
 
     def parse(self, text: str, source: str = "<input>") -> list[Puzzle]:
         return _Reader(source).read(text)
