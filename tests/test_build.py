@@ -341,3 +341,15 @@ def test_task_files_of_one_name_in_two_folders_keep_separate_identifiers(tmp_pat
         (tmp_path / folder / "same.json").write_text(json.dumps({"train": pair, "test": pair}))
     (tmp_path / "a" / "other.json").write_text(json.dumps({"train": pair, "test": pair}))
     assert sorted(t.name for t in load_arc_tasks_from(tmp_path)) == ["a/same", "b/same", "other"]
+
+
+def test_eval_only_mazes_share_no_layout_with_training_mazes(tmp_path) -> None:
+    """maze-short's paths (30-110 moves) overlap maze-easy's (20-60): drawn from the same stream, most of its
+    layouts were maze-easy training layouts. Its own stream keeps the two apart."""
+    def layouts(name: str, split: str) -> set[bytes]:
+        root = build_dataset(name, tmp_path / name, BuildOptions(limit=150, workers=1))
+        return {(row == 1).tobytes() for row in PuzzleDataset.load(root, split).inputs}
+
+    trained = layouts("maze-easy", "train")
+    assert len(trained) == 150
+    assert not layouts("maze-short", "test") & trained

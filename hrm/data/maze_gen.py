@@ -225,9 +225,9 @@ def _solved_sample(walls: np.ndarray, start: int, goal: int, digest: str) -> Maz
     return MazeSample(question, answer, moves, digest)
 
 
-def _chunk_job(args: tuple[int, int, MazeSpec]) -> list[MazeSample]:
-    seed, chunk, spec = args
-    rng = np.random.default_rng([seed, chunk])
+def _chunk_job(args: tuple[int, int, MazeSpec, int]) -> list[MazeSample]:
+    seed, chunk, spec, stream = args
+    rng = np.random.default_rng([seed, chunk] if stream == 0 else [seed, chunk, stream])
     walls, starts = random_layouts(rng, 64 * WORDS_PER_CHUNK, spec)
     samples = []
     for index in qualifying_layouts(walls, starts, spec.min_moves):
@@ -241,8 +241,12 @@ def _chunk_job(args: tuple[int, int, MazeSpec]) -> list[MazeSample]:
 
 def generate_mazes(count: int, seed: int, spec: MazeSpec | None = None, workers: int = 1,
                    exclude: set[str] | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> list[MazeSample]:
-    """`count` mazes from distinct layouts (none whose hash is in `exclude`), deterministic per seed."""
+                   progress: Callable[[int, int], None] | None = None, stream: int = 0) -> list[MazeSample]:
+    """`count` mazes from distinct layouts (none whose hash is in `exclude`), deterministic per seed.
+
+    Every spec draws its candidate layouts from the same random stream and keeps those that qualify, so
+    two specs whose path lengths overlap share layouts; `stream` > 0 draws from another stream (an
+    evaluation set must not share layouts with a training set)."""
     spec = spec or MazeSpec()
     spec.wall_counts()
     seen = set(exclude or ())
@@ -259,13 +263,13 @@ def generate_mazes(count: int, seed: int, spec: MazeSpec | None = None, workers:
 
     if workers <= 1:
         for chunk in itertools.count():
-            if take(_chunk_job((seed, chunk, spec))):
+            if take(_chunk_job((seed, chunk, spec, stream))):
                 break
         return found
     window = 4 * workers   # Pool.imap reads its whole input at once, so feed it bounded windows
     with process_pool(workers) as pool:
         for first in itertools.count(0, window):
-            jobs = [(seed, chunk, spec) for chunk in range(first, first + window)]
+            jobs = [(seed, chunk, spec, stream) for chunk in range(first, first + window)]
             if any(take(batch) for batch in pool.imap(_chunk_job, jobs)):
                 break
     return found
