@@ -350,6 +350,6 @@ def test_eval_only_mazes_share_no_layout_with_training_mazes(tmp_path) -> None:
         root = build_dataset(name, tmp_path / name, BuildOptions(limit=150, workers=1))
         return {(row == 1).tobytes() for row in PuzzleDataset.load(root, split).inputs}
 
-    trained = layouts("maze-easy", "train")
-    assert len(trained) == 150
+    trained = layouts("maze-easy", "train") | layouts("maze-mixed", "train")
+    assert len(trained) == 300
     assert not layouts("maze-short", "test") & trained

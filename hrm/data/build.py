@@ -641,6 +641,9 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
     _spec("maze-medium", "maze", "CPU curriculum after maze-small: 16x16 mazes (a 16x16 canvas), paths of 20+ "
           "moves: 10,000 train, 500 test", BOTH, 0, build_maze, train=10_000, test=500,
           maze=maze_gen.MazeSpec(20, None, side=16)),
+    _spec("maze-mixed", "maze", "CPU curriculum after maze-medium: 30x30 mazes with paths of 20-110 moves, "
+          "10,000 train, 500 test", BOTH, 0, build_maze, train=10_000, test=500, maze=maze_gen.MazeSpec(20, 110),
+          stream=2),
     _spec("arc1", "arc", "ARC-AGI-1 training + evaluation + ConceptARC (960 tasks), dihedral/colour variants",
           BOTH, 1000, build_arc, collection="arc1"),
     _spec("arc2", "arc", "ARC-AGI-2 training + evaluation (1,120 tasks), dihedral/colour variants",
