@@ -351,5 +351,17 @@ def test_eval_only_mazes_share_no_layout_with_training_mazes(tmp_path) -> None:
         return {(row == 1).tobytes() for row in PuzzleDataset.load(root, split).inputs}
 
     trained = layouts("maze-easy", "train") | layouts("maze-mixed", "train")
-    assert len(trained) == 300
+    assert len(trained) == 150 + 4 * (150 // 4)   # maze-mixed: four bands of 37
     assert not layouts("maze-short", "test") & trained
+
+
+def test_maze_mixed_takes_every_band_of_path_lengths_in_turn(tmp_path) -> None:
+    root = build_dataset("maze-mixed", tmp_path / "mixed", BuildOptions(limit=8, workers=1))
+    for split in ("train", "test"):
+        labels = PuzzleDataset.load(root, split).labels
+        moves = (np.asarray(labels) == PATH).sum(axis=1) + 1
+        bands = np.searchsorted([45, 70, 90], moves, side="right")
+        assert bands.tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+        assert moves.min() >= 20 and moves.max() <= 110
+    layouts = [(row == 1).tobytes() for split in ("train", "test") for row in PuzzleDataset.load(root, split).inputs]
+    assert len(set(layouts)) == len(layouts) == 16

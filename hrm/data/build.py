@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -443,6 +444,8 @@ def _maze_source_records(ctx: BuildContext) -> dict[str, list[MazeRecord]]:
     if ctx.options.from_csv or ctx.spec.extra.get("hub"):
         folder = Path(ctx.options.from_csv) if ctx.options.from_csv else maze_hard_csv_folder()
         return {split: read_maze_csv(folder / f"{split}.csv")[:count] for split, count in counts.items()}
+    if "bands" in ctx.spec.extra:
+        return _banded_maze_records(ctx, counts)
     spec = ctx.spec.extra["maze"]
     total = sum(counts.values())
     if ctx.spec.extra.get("perfect"):
@@ -451,10 +454,33 @@ def _maze_source_records(ctx: BuildContext) -> dict[str, list[MazeRecord]]:
         samples = maze_gen.generate_mazes(total, ctx.options.seed, spec, workers=ctx.options.workers,
                                           progress=lambda done, n: ctx.progress("mazes", done, n),
                                           stream=ctx.spec.extra.get("stream", 0))
-    records, out, start = _maze_records(samples), {}, 0
+    return _split_records(_maze_records(samples), counts)
+
+
+def _split_records(records: list[MazeRecord], counts: dict[str, int]) -> dict[str, list[MazeRecord]]:
+    out, start = {}, 0
     for split, count in counts.items():
         out[split], start = records[start:start + count], start + count
     return out
+
+
+def _banded_maze_records(ctx: BuildContext, counts: dict[str, int]) -> dict[str, list[MazeRecord]]:
+    """Equal shares of every band of path lengths in each split (a pair drawn uniformly from a random
+    layout is mostly short: paths of 20-110 moves have a median of 29), no layout twice, the bands taken
+    in turn so that the first N mazes of a split hold them all."""
+    bands: list[maze_gen.MazeSpec] = ctx.spec.extra["bands"]
+    per_band: dict[str, list[list[MazeRecord]]] = {split: [] for split in counts}
+    used: set[str] = set()
+    for band in bands:
+        share = {split: max(1, count // len(bands)) for split, count in counts.items()}
+        samples = maze_gen.generate_mazes(sum(share.values()), ctx.options.seed, band, workers=ctx.options.workers,
+                                          exclude=used, progress=lambda done, n: ctx.progress("mazes", done, n),
+                                          stream=ctx.spec.extra.get("stream", 0))
+        used.update(sample.layout_hash for sample in samples)
+        for split, records in _split_records(_maze_records(samples), share).items():
+            per_band[split].append(records)
+    return {split: [r for turn in itertools.zip_longest(*lists) for r in turn if r is not None]
+            for split, lists in per_band.items()}
 
 
 def build_maze(ctx: BuildContext) -> None:
@@ -641,9 +667,9 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
     _spec("maze-medium", "maze", "CPU curriculum after maze-small: 16x16 mazes (a 16x16 canvas), paths of 20+ "
           "moves: 10,000 train, 500 test", BOTH, 0, build_maze, train=10_000, test=500,
           maze=maze_gen.MazeSpec(20, None, side=16)),
-    _spec("maze-mixed", "maze", "CPU curriculum after maze-medium: 30x30 mazes with paths of 20-110 moves, "
-          "10,000 train, 500 test", BOTH, 0, build_maze, train=10_000, test=500, maze=maze_gen.MazeSpec(20, 110),
-          stream=2),
+    _spec("maze-mixed", "maze", "CPU curriculum after maze-medium: 30x30 mazes, paths of 20-110 moves in four "
+          "equal bands, 10,000 train, 500 test", BOTH, 0, build_maze, train=10_000, test=500, stream=2,
+          bands=[maze_gen.MazeSpec(lo, hi) for lo, hi in ((20, 44), (45, 69), (70, 89), (90, 110))]),
     _spec("arc1", "arc", "ARC-AGI-1 training + evaluation + ConceptARC (960 tasks), dihedral/colour variants",
           BOTH, 1000, build_arc, collection="arc1"),
     _spec("arc2", "arc", "ARC-AGI-2 training + evaluation (1,120 tasks), dihedral/colour variants",
