@@ -450,9 +450,9 @@ class MazeTask(TaskDefaults):
     train_recipes = {"paper": {"data": "maze-hard"}, "cpu": {"data": "maze-easy"}}
     # What a CPU run of this task reaches (README "Shipped weights"): said before such a run starts and
     # when no weights ship.
-    cpu_training_note = ("on a CPU a tiny model learns small canvases (targets=nearest: 81% of held-out "
-                         "10x10 and 52% of 16x16 mazes after hours of one thread, docs/maze-training.md) but "
-                         "not yet 30x30; a model that solves 30x30 mazes needs a GPU: "
+    cpu_training_note = ("on a CPU a tiny model learns small canvases (targets=nearest: 84% of held-out "
+                         "10x10 and 61% of 16x16 mazes in one pass after hours of one thread, "
+                         "docs/maze-training.md) but not yet 30x30; a model that solves 30x30 mazes needs a GPU: "
                          "hrm train --task maze --preset paper (docs/gpu.md)")
 
     def __init__(self, side: int = CANVAS) -> None:
