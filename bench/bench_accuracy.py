@@ -110,8 +110,9 @@ def main() -> None:
 
     args.weights = args.weights or str(default_weights("sudoku"))
     loaded = load_model(args.weights, None, args.device)
-    if args.min_segments is not None:
-        loaded.model.config = dataclasses.replace(loaded.model.config, halt_min_steps=args.min_segments)
+    if args.min_segments is not None:     # the model's config is what the solver reads; keep both in step
+        loaded.model.config = dataclasses.replace(loaded.config, halt_min_steps=args.min_segments)
+        loaded = dataclasses.replace(loaded, config=loaded.model.config)
     task = get_task(loaded.task_name)
     rows = []
     for name in args.sets.split(","):
