@@ -36,7 +36,8 @@ class GridWindow:
             return self.tile
         low = max(4, self.window - 1)
         sides = range(min(low, self.side), min(self.side, max(low, 8)) + 1)
-        return min(sides, key=lambda t: (math.ceil(self.side / t) * t, -t))
+        # min over (padded side, -t) tuples rather than min(key=...), which torch.compile cannot trace
+        return -min((math.ceil(self.side / t) * t, -t) for t in sides)[1]
 
     @property
     def padded_side(self) -> int:
