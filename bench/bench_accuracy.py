@@ -39,13 +39,15 @@ from hrm.errors import DataError
 from hrm.solver import Solution, solve
 from hrm.tasks import get_task
 from hrm.tasks.base import Puzzle
-from hrm.tasks.maze import MazeTask
+from hrm.tasks.maze import MazeTask, shortest_distance
 from hrm.weights import default_weights, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GRADE_SETS = {"sudoku-g1": "G1 singles", "sudoku-g2": "G2 pairs, pointing, box-line",
               "sudoku-g3": "G3 fish, wings, chains", "sudoku-17clue": "G4 17-clue (2,000)",
               "sudoku-magictour": "G4 magictour top1465", "sudoku-forum1106": "G4 forum hardest 1106"}
+# bands of shortest-path moves: maze-mixed's four bands, with shorter (maze-small/-medium) and maze-hard's
+MAZE_BANDS = ((1, 19), (20, 44), (45, 69), (70, 89), (90, 110), (111, None))
 
 
 def puzzles_from_split(dataset: PuzzleDataset, task, limit: int | None) -> list[Puzzle]:
@@ -79,6 +81,17 @@ def failure_kinds(solutions: list[Solution]) -> dict[str, int]:
     return dict(kinds.most_common())
 
 
+def solved_by_length(puzzles: list[Puzzle], solved: list[bool]) -> dict[str, dict[str, int]]:
+    """Mazes solved and held per band of shortest-path moves (MAZE_BANDS), for the bands holding any."""
+    moves = [int(shortest_distance(p.grid)) for p in puzzles]
+    bands = {}
+    for low, high in MAZE_BANDS:
+        inside = [ok for n, ok in zip(moves, solved, strict=True) if n >= low and (high is None or n <= high)]
+        if inside:
+            bands[f"{low}-{high}" if high else f"{low}+"] = {"solved": sum(inside), "mazes": len(inside)}
+    return bands
+
+
 def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int, adaptive: bool,
             max_segments: int | None = None) -> dict:
     started = time.perf_counter()
@@ -87,9 +100,12 @@ def measure(loaded, task, puzzles: list[Puzzle], attempts: int, batch_size: int,
     seconds = time.perf_counter() - started
     solved = sum(s.verified for s in solutions)
     exact = sum(bool(np.array_equal(s.answer, s.puzzle.solution)) for s in solutions)
-    return {"attempts": attempts, "puzzles": len(puzzles), "solved": solved / len(puzzles),
-            "exact": exact / len(puzzles), "mean_segments": float(np.mean([s.segments for s in solutions])),
-            "ms_per_puzzle": 1000 * seconds / len(puzzles), "failures": failure_kinds(solutions)}
+    row = {"attempts": attempts, "puzzles": len(puzzles), "solved": solved / len(puzzles),
+           "exact": exact / len(puzzles), "mean_segments": float(np.mean([s.segments for s in solutions])),
+           "ms_per_puzzle": 1000 * seconds / len(puzzles), "failures": failure_kinds(solutions)}
+    if task.name == "maze":
+        row["by_length"] = solved_by_length(puzzles, [s.verified for s in solutions])
+    return row
 
 
 def main() -> None:
@@ -132,6 +148,9 @@ def main() -> None:
             if row["failures"]:
                 print("    unsolved, by first violation: " + "; ".join(
                     f"{n} {kind}" for kind, n in list(row["failures"].items())[:4]), flush=True)
+            if row.get("by_length"):
+                print("    solved by shortest-path moves: " + "; ".join(
+                    f"{band} {b['solved']}/{b['mazes']}" for band, b in row["by_length"].items()), flush=True)
     print_table(rows)
     record = {"command": "python bench/bench_accuracy.py " + " ".join(sys.argv[1:]),
               "weights": args.weights, "device": str(loaded.device), "adaptive": not args.fixed,

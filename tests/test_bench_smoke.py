@@ -125,3 +125,27 @@ def test_failure_kinds_count_one_kind_of_violation_together(cells: list[tuple[in
     assert kind(f"the path is {moves} moves but the shortest is {moves + 2}") == \
         "the path is N moves but the shortest is N"
     assert kind("the path breaks at r1c1") != kind("the path branches at r1c1")
+
+
+def test_mazes_count_in_the_band_of_their_shortest_path(tmp_path):
+    """bench_accuracy's length breakdown: each maze lands in the band of its label's moves (path cells + 1),
+    and a band counts the solved flags of its own mazes."""
+    import bench_accuracy
+
+    from hrm.data.build import BuildOptions, build_dataset
+    from hrm.data.format import PuzzleDataset
+    from hrm.tasks import get_task
+    from hrm.tasks.maze import PATH
+
+    root = build_dataset("maze-small", tmp_path / "d", BuildOptions(limit=8, workers=1))
+    puzzles = bench_accuracy.puzzles_from_split(PuzzleDataset.load(root, "test"), get_task("maze"), None)
+    solved = [i % 3 == 0 for i in range(len(puzzles))]
+    expected: dict[str, dict[str, int]] = {}
+    for puzzle, ok in zip(puzzles, solved, strict=True):
+        (band,) = bench_accuracy.solved_by_length([puzzle], [ok])
+        low, _, high = band.rstrip("+").partition("-")
+        moves = int((puzzle.solution == PATH).sum()) + 1
+        assert int(low) <= moves and (not high or moves <= int(high))
+        counts = expected.setdefault(band, {"solved": 0, "mazes": 0})
+        counts["solved"], counts["mazes"] = counts["solved"] + ok, counts["mazes"] + 1
+    assert bench_accuracy.solved_by_length(puzzles, solved) == expected
