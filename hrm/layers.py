@@ -17,7 +17,7 @@ from hrm.config import swiglu_width
 from hrm.grid_rope import grid_rope_tables
 from hrm.grid_window import GridWindow
 from hrm.kernels import attention
-from hrm.local_attention import local_attention
+from hrm.local_attention import Tiles, local_attention
 
 _TRUNC_STD_CORRECTION = 0.87962566103423978  # std of a standard normal truncated at +-2
 
@@ -116,7 +116,7 @@ class Attention(nn.Module):
         self.o_proj = CastedLinear(hidden, hidden)
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
-                window: GridWindow | None = None) -> torch.Tensor:
+                window: GridWindow | Tiles | None = None) -> torch.Tensor:
         batch, seq, _ = x.shape
         qkv = self.qkv_proj(x).view(batch, seq, 3, self.num_heads, self.head_dim)
         qk, v = qkv[:, :, :2], qkv[:, :, 2]
@@ -156,7 +156,7 @@ class Block(nn.Module):
         self.mlp = SwiGLU(hidden, expansion)
 
     def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
-                window: GridWindow | None = None) -> torch.Tensor:
+                window: GridWindow | Tiles | None = None) -> torch.Tensor:
         if self.mixer == "attention":
             h = rms_norm(h + self.self_attn(h, rope, window), self.eps)
         else:
@@ -172,8 +172,8 @@ class ReasoningModule(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(blocks)
 
-    def forward(self, state: torch.Tensor, injection: torch.Tensor,
-                rope: tuple[torch.Tensor, torch.Tensor] | None, window: GridWindow | None = None) -> torch.Tensor:
+    def forward(self, state: torch.Tensor, injection: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
+                window: GridWindow | Tiles | None = None) -> torch.Tensor:
         h = state + injection
         for layer in self.layers:
             h = layer(h, rope, window)

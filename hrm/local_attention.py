@@ -59,31 +59,46 @@ def _inside(index: torch.Tensor, side: int) -> torch.Tensor:
     return (index >= 0) & (index < side)
 
 
+@dataclass(frozen=True)
+class Tiles:
+    """A window resolved for one device and dtype: what the tiled kernel reads. The model builds it outside
+    the compiled region (`tiles_for`), so torch.compile sees plain tensor inputs rather than tracing the
+    plan's construction, which it cannot do without graph breaks."""
+
+    prefix: int
+    query_index: torch.Tensor
+    key_index: torch.Tensor
+    mask: torch.Tensor          # CPU: additive [1, tiles, t^2, keys] bias in the dtype; CUDA: the bool mask
+    output_index: torch.Tensor
+
+
 @functools.cache
-def _tile_bias(geometry: GridWindow, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """The tiles' mask as an additive [1, tiles, t^2, keys] bias (0 seen, -inf hidden). SDPA runs a bool
-    or 3D mask through its unfused math path; a 4D bias in the inputs' dtype takes the fused kernel
-    (about 5x faster on a CPU for 16x16 grids, with the same numbers up to rounding)."""
-    mask = _tile_plan(geometry, device).mask
-    bias = torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill_(~mask, float("-inf"))
-    return bias[None]
+def tiles_for(geometry: GridWindow, device: torch.device, dtype: torch.dtype) -> Tiles:
+    """The kernel's inputs for a window. On a CPU the mask becomes an additive bias (0 seen, -inf hidden):
+    SDPA runs a bool or 3D mask through its unfused math path, and a 4D bias in the inputs' dtype takes the
+    fused kernel (about 5x faster for 16x16 grids, with the same numbers up to rounding). CUDA keeps the
+    bool mask its kernels were run with (an H200 30x30 run)."""
+    plan = _tile_plan(geometry, torch.device(device))
+    mask = plan.mask
+    if torch.device(device).type == "cpu":
+        mask = torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill_(~mask, float("-inf"))[None]
+    return Tiles(geometry.prefix, plan.query_index, plan.key_index, mask, plan.output_index)
 
 
-def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, geometry: GridWindow) -> torch.Tensor:
+def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: GridWindow | Tiles) -> torch.Tensor:
     """Neighbourhood attention. q, k, v: [B, P + S, H, D] -> [B, P + S, H, D]."""
+    plan = window if isinstance(window, Tiles) else tiles_for(window, q.device, q.dtype)
     batch, _, heads, dim = q.shape
-    p, plan = geometry.prefix, _tile_plan(geometry, q.device)
-    tiles, queries = plan.mask.shape[:2]
+    p = plan.prefix
+    tiles, queries = plan.mask.shape[-3:-1]
     q, k, v = (x.transpose(1, 2) for x in (q, k, v))                                        # [B, H, N, D]
     prefix_out = F.scaled_dot_product_attention(q[:, :, :p], k, v)                          # [B, H, P, D]
 
     def cut(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:   # -> [B * H, tiles, per tile, D]
         return x.index_select(2, index).view(batch * heads, tiles, -1, dim)
 
-    # CUDA keeps the bool mask its kernels were run with (an H200 30x30 run); the CPU needs the bias
-    mask = _tile_bias(geometry, q.device, q.dtype) if q.device.type == "cpu" else plan.mask
     out = F.scaled_dot_product_attention(cut(q, plan.query_index), cut(k, plan.key_index),
-                                         cut(v, plan.key_index), attn_mask=mask)
+                                         cut(v, plan.key_index), attn_mask=plan.mask)
     # reshape, not view: CUDA's masked SDPA kernels may hand back a non-contiguous layout
     grid_out = out.reshape(batch, heads, tiles * queries, dim).index_select(2, plan.output_index)
     return torch.cat((prefix_out, grid_out), dim=2).transpose(1, 2)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hrm.config import ModelConfig
-from hrm.grid_window import grid_window
+from hrm.grid_window import GridWindow, grid_window
 from hrm.layers import (
     Block,
     CastedEmbedding,
@@ -32,6 +32,7 @@ from hrm.layers import (
     RotaryEmbedding,
     trunc_normal_,
 )
+from hrm.local_attention import Tiles, tiles_for
 
 Batch = dict[str, torch.Tensor]   # inputs [B, S] int, labels [B, S] int64 (-100 ignored), puzzle_identifiers [B]
 Rope = tuple[torch.Tensor, torch.Tensor] | None
@@ -139,8 +140,12 @@ class HRM(nn.Module):
         dtype = self.compute_dtype()
         return self.H_init.to(dtype).expand(shape).clone(), self.L_init.to(dtype).expand(shape).clone()
 
+    def _tiles(self, window: GridWindow | None) -> Tiles | None:
+        """The window's kernel inputs, resolved here, outside the modules torch.compile may wrap."""
+        return tiles_for(window, self.device, self.compute_dtype()) if window is not None else None
+
     def _L(self, z_L: torch.Tensor, injection: torch.Tensor, rope: Rope, trace: list | None) -> torch.Tensor:
-        new = self.L_level(z_L, injection, rope, self.L_window)
+        new = self.L_level(z_L, injection, rope, self._tiles(self.L_window))
         if trace is not None:  # relative change of the low-level state per call (hierarchical convergence)
             with torch.no_grad():
                 delta = (new - z_L).float().flatten(1).norm(dim=1) / z_L.float().flatten(1).norm(dim=1).clamp_min(1e-6)
@@ -156,17 +161,17 @@ class HRM(nn.Module):
                     if not (h_step == N - 1 and l_step == T - 1):
                         z_L = self._L(z_L, z_H + x, rope, trace)
                 if h_step != N - 1:
-                    z_H = self.H_level(z_H, z_L, rope, self.H_window)
+                    z_H = self.H_level(z_H, z_L, rope, self._tiles(self.H_window))
         # one-step gradient: only the final L and H calls are recorded by autograd
         z_L = self._L(z_L, z_H + x, rope, trace)
-        z_H = self.H_level(z_H, z_L, rope, self.H_window)
+        z_H = self.H_level(z_H, z_L, rope, self._tiles(self.H_window))
         return z_H, z_L
 
     def _trm_recursion(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,
                        trace: list | None) -> State:
         for _ in range(self.config.L_cycles):      # n latent updates: z <- f(z + y + x)
             z_L = self._L(z_L, z_H + x, rope, trace)
-        z_H = self.L_level(z_H, z_L, rope, self.H_window)  # answer update: y <- f(y + z)
+        z_H = self.L_level(z_H, z_L, rope, self._tiles(self.H_window))  # answer update: y <- f(y + z)
         return z_H, z_L
 
     def _trm_cycles(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,

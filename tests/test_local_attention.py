@@ -110,6 +110,17 @@ def test_training_through_the_window_reaches_every_weight() -> None:
     assert torch.isfinite(attention.qkv_proj.weight.grad).all()
 
 
+def test_a_windowed_reasoning_module_compiles_to_one_graph() -> None:
+    """The tile plan is built outside the compiled modules: traced inside, its cached builders and
+    data-dependent indexing split a 30x30 maze step into 8 graphs (session 16)."""
+    config = get_preset("trm-maze-tiny").with_overrides(seq_len=100, attention_window=3, pos_encodings="rope2d")
+    model = HRM(config).eval()
+    state = torch.randn(2, config.full_seq_len, config.hidden_size)
+    torch._dynamo.reset()
+    explained = torch._dynamo.explain(model.L_level)(state, state, model._rope(), model._tiles(model.L_window))
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+
+
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"attention_window": 4}, "odd"),
     ({"attention_window": 3, "mixer": "mlp", "pos_encodings": "none"}, "mixer=attention"),
