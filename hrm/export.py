@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from hrm.checkpoint import atomic_write, save_model
-from hrm.config import canvas_problem
+from hrm.config import ModelConfig, canvas_problem
 from hrm.errors import HRMError
 from hrm.model import HRM
 from hrm.tasks import get_task
@@ -62,6 +64,76 @@ def with_canvas(model: HRM, side: int) -> HRM:
     moved = HRM(dataclasses.replace(c, seq_len=side * side)).to(model.device)
     moved.load_state_dict(model.state_dict())
     return moved.train(model.training)
+
+
+def widened(model: HRM, factor: int, noise: float = 1e-3, seed: int = 0) -> HRM:
+    """The same function at `factor` times the width (Net2Net's widening): every hidden unit and every
+    attention head is copied `factor` times and the weights that read the copies are divided by `factor`,
+    so each layer sums to what it summed before. RMSNorm averages over the copies, so it is unchanged; the
+    SwiGLU inner units are copied only as far as its rounded width grows; the token embeddings shrink by
+    sqrt(factor) to undo the wider embedding scale. Copies receive identical gradients and would stay
+    identical, so `noise` (relative to each tensor's std) perturbs the widened weights; noise=0 keeps
+    the outputs equal up to rounding (a test holds them to it)."""
+    c = model.config
+    if not 2 <= factor <= 8:
+        raise HRMError(f"--widen {factor} is outside 2..8")
+    if c.hidden_size * factor > 4096:
+        raise HRMError(f"--widen {factor} gives hidden_size {c.hidden_size * factor}, above 4096")
+    wide_config = dataclasses.replace(c, hidden_size=c.hidden_size * factor, num_heads=c.num_heads * factor,
+                                      puzzle_emb_ndim=_embedding_tokens(c) * c.hidden_size * factor)
+    wide = HRM(wide_config).to(model.device)
+    old, new = model.state_dict(), wide.state_dict()
+    generator = torch.Generator().manual_seed(seed)
+    for key, target in new.items():
+        tensor = _widen_tensor(key, old[key], target.shape, c, factor)
+        if noise and tensor.is_floating_point() and tensor.ndim == 2 and tensor.std() > 0:
+            tensor = tensor + noise * tensor.std() * torch.randn(tensor.shape, generator=generator).to(tensor)
+        new[key] = tensor
+    wide.load_state_dict(new)
+    return wide.train(model.training)
+
+
+def _widen_tensor(key: str, tensor: torch.Tensor, shape: torch.Size, c: ModelConfig, factor: int) -> torch.Tensor:
+    """One state-dict entry at the wider shape: copies along the hidden axis (index u reads unit u mod D)."""
+    hidden, name = c.hidden_size, key.rsplit(".", 2)
+    if ".mlp_t." in key:                     # TRM's token mixer works along the sequence, per channel
+        return tensor
+    if key in ("H_init", "L_init"):
+        return tensor.repeat(factor)
+    if key in ("embed_tokens.weight", "embed_pos.weight"):
+        return tensor.repeat(1, factor) / math.sqrt(factor)
+    if key == "puzzle_emb.weights":
+        tokens = _embedding_tokens(c)
+        padded = F.pad(tensor, (0, tokens * hidden - tensor.shape[1])).view(tensor.shape[0], tokens, hidden)
+        return padded.repeat(1, 1, factor).flatten(1) / math.sqrt(factor)
+    if key.startswith(("lm_head.", "q_head.")):
+        return tensor.repeat(1, factor) / factor if key.endswith("weight") else tensor
+    if name[-2] == "qkv_proj":               # [3 * heads * d, hidden]: q, k, v each gain copies of every head
+        q_k_v = tensor.view(3, hidden, hidden).repeat(1, factor, factor) / factor
+        return q_k_v.reshape(shape)
+    if name[-2] == "o_proj":
+        return tensor.repeat(factor, factor) / factor
+    if name[-2] == "gate_up_proj":           # [2 * inner, hidden]
+        inner, wide_inner = tensor.shape[0] // 2, _inner_copies(key, tensor.shape[0] // 2, shape[0] // 2)
+        gate_up = tensor.view(2, inner, hidden)[:, torch.arange(wide_inner) % inner]
+        return gate_up.repeat(1, 1, factor).reshape(shape) / factor
+    if name[-2] == "down_proj":              # [hidden, inner]
+        inner, wide_inner = tensor.shape[1], _inner_copies(key, tensor.shape[1], shape[1])
+        return tensor[:, torch.arange(wide_inner) % inner].repeat(factor, 1) / (wide_inner // inner)
+    if tensor.shape != shape:
+        raise HRMError(f"--widen cannot widen {key} {tuple(tensor.shape)} to {tuple(shape)}")
+    return tensor
+
+
+def _embedding_tokens(c: ModelConfig) -> int:
+    """Prefix tokens the puzzle embedding fills (the rest of an explicit puzzle_emb_len is zero padding)."""
+    return math.ceil(c.puzzle_emb_ndim / c.hidden_size)
+
+
+def _inner_copies(key: str, inner: int, wide_inner: int) -> int:
+    if wide_inner % inner:
+        raise HRMError(f"--widen cannot widen {key}: its SwiGLU width goes from {inner} to {wide_inner}")
+    return wide_inner
 
 
 def export_safetensors(model: HRM, metadata: dict[str, str], out: Path, dtype: torch.dtype) -> None:

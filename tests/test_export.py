@@ -10,6 +10,7 @@ import torch
 
 from hrm.checkpoint import load_model, read_metadata, save_model
 from hrm.config import get_preset
+from hrm.export import widened
 from hrm.model import HRM
 from tests.cli_helpers import run_cli
 
@@ -158,3 +159,51 @@ def test_a_canvas_the_model_cannot_read_is_refused(capsys, monkeypatch, tmp_path
     result = run_cli(capsys, monkeypatch, "export", str(path), "--canvas", "30", "-o", str(tmp_path / "x"), *extra)
     assert result.code != 0 and message in result.err and "Traceback" not in result.err
     assert not (tmp_path / "x").exists()
+
+
+def _two_segments(model: HRM, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.no_grad():
+        z_H, z_L, _, _ = model.segment(*model.initial_state(2), batch)
+        _, _, logits, q_logits = model.segment(z_H, z_L, batch)
+    return logits, q_logits
+
+
+@pytest.mark.parametrize("preset", ["maze-window", "hrm-sudoku-tiny", "trm-sudoku-tiny"])
+def test_a_widened_model_computes_what_the_narrow_one_did(preset: str) -> None:
+    config = (get_preset("trm-maze-tiny").with_overrides(seq_len=64, pos_encodings="rope2d", attention_window=3)
+              if preset == "maze-window" else get_preset(preset))
+    torch.manual_seed(3)
+    narrow = HRM(config).eval()
+    narrow.puzzle_emb.weights.normal_()            # a trained table is not zero
+    wide = widened(narrow, 2, noise=0.0).eval()
+    assert (wide.config.hidden_size, wide.config.num_heads) == (2 * config.hidden_size, 2 * config.num_heads)
+    assert wide.config.prefix_len == config.prefix_len
+    batch = {"inputs": torch.randint(0, config.vocab_size, (2, config.seq_len)),
+             "puzzle_identifiers": torch.zeros(2, dtype=torch.long)}
+    for got, want in zip(_two_segments(wide, batch), _two_segments(narrow, batch), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3)
+
+
+def test_widening_noise_splits_the_copies_and_keeps_the_answer() -> None:
+    torch.manual_seed(4)
+    config = get_preset("trm-maze-tiny").with_overrides(seq_len=64, pos_encodings="rope2d", attention_window=3)
+    narrow = HRM(config).eval()
+    wide = widened(narrow, 2, noise=1e-3).eval()
+    qkv = wide.L_level.layers[0].self_attn.qkv_proj.weight
+    hidden = config.hidden_size
+    assert not torch.equal(qkv[:hidden, :hidden], qkv[:hidden, hidden:])     # the copies of each input differ
+    torch.testing.assert_close(qkv[:hidden, :hidden], qkv[:hidden, hidden:], rtol=0, atol=0.01)
+    batch = {"inputs": torch.randint(0, config.vocab_size, (2, 64)),
+             "puzzle_identifiers": torch.zeros(2, dtype=torch.long)}
+    wide_logits, narrow_logits = _two_segments(wide, batch)[0], _two_segments(narrow, batch)[0]
+    assert (wide_logits - narrow_logits).abs().max() < 0.05 * narrow_logits.abs().max()
+
+
+def test_export_widen_writes_an_fp32_bundle_at_twice_the_width(capsys, monkeypatch, tmp_path, small_maze):
+    out = tmp_path / "wide.safetensors"
+    result = run_cli(capsys, monkeypatch, "export", str(small_maze), "--widen", "2", "-o", str(out))
+    assert result.code == 0, result.err
+    wide, _ = load_model(out)
+    assert (wide.config.hidden_size, wide.config.num_heads, wide.config.puzzle_emb_ndim) == (128, 8, 128)
+    assert wide.embed_tokens.weight.dtype == torch.float32
+    assert read_metadata(out)["dtype"] in ("fp32", "float32")

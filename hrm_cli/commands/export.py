@@ -22,7 +22,8 @@ def export(
     fmt: str = typer.Option("safetensors", "--format", "-f", help="safetensors, onnx, gif or html."),
     out: Path = typer.Option(None, "--out", "-o",
                              help="Output file or folder (default: NAME.FORMAT in the current folder)."),
-    dtype: str = typer.Option("bf16", "--dtype", help="safetensors only: bf16 (half the size) or fp32."),
+    dtype: str = typer.Option(None, "--dtype", help="safetensors only: bf16 (half the size; the default) or "
+                                                     "fp32 (the default with --widen)."),
     puzzle: str = typer.Option(None, "--puzzle", "-p", help="gif/html: the puzzle file whose solve is replayed."),
     max_segments: int = typer.Option(None, "--max-segments", "-m", min=1,
                                      help="gif/html: segments to record; safetensors: the Mmax stored in the "
@@ -35,16 +36,21 @@ def export(
     canvas: int = typer.Option(None, "--canvas", min=2, max=30,
                                help="safetensors, maze models with rope2d or no positions: the canvas side "
                                     "the bundle reads (trained on 10x10 mazes, it can read 30x30 ones)."),
+    widen: int = typer.Option(None, "--widen", min=2, max=8,
+                              help="safetensors: K times the hidden width and heads, computing the same function "
+                                   "(Net2Net), as init_weights for a wider run."),
 ) -> None:
     """Export weights or a solve trace to portable files."""
     import torch
 
-    from hrm.export import check_format, export_html, export_onnx, export_safetensors, with_canvas
+    from hrm.export import check_format, export_html, export_onnx, export_safetensors, widened, with_canvas
     from hrm.weights import load_model
 
     check_format(fmt)
-    if canvas is not None and fmt != "safetensors":
-        raise HRMError("--canvas applies to --format safetensors only")
+    for name, value in (("--canvas", canvas), ("--widen", widen)):
+        if value is not None and fmt != "safetensors":
+            raise HRMError(f"{name} applies to --format safetensors only")
+    dtype = dtype or ("fp32" if widen else "bf16")     # bf16 would round away the noise that splits the copies
     printer = get_printer()
     loaded = load_model(weights, None, "cpu")
     model = cast("HRM", loaded.model)     # load_model's default engine is torch
@@ -64,6 +70,8 @@ def export(
                                                halt_min_steps=min_segments or model.config.halt_min_steps)
         if canvas is not None:
             model = with_canvas(model, canvas)
+        if widen is not None:
+            model = widened(model, widen)
         if card is not None:
             metadata["card"] = json.dumps({**loaded.card, **_read_card(card)})
         export_safetensors(model, metadata, out, torch.bfloat16 if dtype == "bf16" else torch.float32)
