@@ -207,3 +207,10 @@ def test_export_widen_writes_an_fp32_bundle_at_twice_the_width(capsys, monkeypat
     assert (wide.config.hidden_size, wide.config.num_heads, wide.config.puzzle_emb_ndim) == (128, 8, 128)
     assert wide.embed_tokens.weight.dtype == torch.float32
     assert read_metadata(out)["dtype"] in ("fp32", "float32")
+
+
+def test_widen_applies_to_safetensors_only(capsys, monkeypatch, tmp_path, small_maze):
+    result = run_cli(capsys, monkeypatch, "export", str(small_maze), "--widen", "2", "--format", "onnx",
+                     "-o", str(tmp_path / "x.onnx"))
+    assert result.code != 0 and "--widen applies to --format safetensors only" in result.err
+    assert "Traceback" not in result.err and not (tmp_path / "x.onnx").exists()
