@@ -77,8 +77,6 @@ def widened(model: HRM, factor: int, noise: float = 1e-3, seed: int = 0) -> HRM:
     c = model.config
     if not 2 <= factor <= 8:
         raise HRMError(f"--widen {factor} is outside 2..8")
-    if c.hidden_size * factor > 4096:
-        raise HRMError(f"--widen {factor} gives hidden_size {c.hidden_size * factor}, above 4096")
     wide_config = dataclasses.replace(c, hidden_size=c.hidden_size * factor, num_heads=c.num_heads * factor,
                                       puzzle_emb_ndim=_embedding_tokens(c) * c.hidden_size * factor)
     wide = HRM(wide_config).to(model.device)
