@@ -21,7 +21,9 @@ from hrm.tasks.maze import (
     WALL,
     MazeTask,
     bfs_distances,
+    count_shortest_paths,
     format_grid,
+    keep_near_shortest,
     make_puzzle,
     nearest_shortest_paths,
     pad_to_canvas,
@@ -279,6 +281,35 @@ def test_nearest_shortest_path_is_a_shortest_path_with_the_best_score(grid: np.n
     paths = all_shortest_paths(grid)
     assert chosen in paths
     assert sum(scores[c] for c in chosen) == pytest.approx(max(sum(scores[c] for c in p) for p in paths))
+
+
+@settings(deadline=None, max_examples=150)
+@given(grid=small_mazes())
+def test_shortest_paths_are_counted_and_kept_when_the_room_around_them_is_walled(grid: np.ndarray) -> None:
+    if shortest_distance(grid) < 0:
+        with pytest.raises(ValueError, match="cannot be reached"):
+            count_shortest_paths(grid)
+        return
+    paths = all_shortest_paths(grid)
+    assert count_shortest_paths(grid) == len(paths)
+    on_some_path = set().union(*paths)
+    for slack in (0, 1, 2, 5):
+        kept = keep_near_shortest(grid, slack)
+        assert ((kept == WALL) | (kept == grid)).all()               # only open cells become walls
+        assert shortest_distance(kept) == shortest_distance(grid)
+        assert set(all_shortest_paths(kept)) == set(paths)          # the answers the verifier accepts
+    only_paths = keep_near_shortest(grid, 0)
+    assert set(map(tuple, np.argwhere(only_paths == OPEN))) == on_some_path
+
+
+def test_detours_decide_which_cells_stay():
+    grid = np.array([[CHAR_CODES[ch] for ch in line] for line in DETOUR.splitlines()])
+    assert count_shortest_paths(grid) == 1
+    assert np.array_equal(keep_near_shortest(grid, 4), grid)       # the way round: 8 moves against 4
+    three = keep_near_shortest(grid, 3)
+    assert three[3, 3] == WALL and three[2, 1] == OPEN              # S, down one and back: 2 moves more
+    walled = keep_near_shortest(grid, 0)
+    assert (walled[2:4] != OPEN).all() and (walled[1] == grid[1]).all()
 
 
 def test_nearest_shortest_path_follows_the_label_rule_on_a_tie_and_the_scores_otherwise(rng):

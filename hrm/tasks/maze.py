@@ -170,6 +170,44 @@ def nearest_shortest_paths(grids: np.ndarray, path_scores: np.ndarray) -> np.nda
 
 
 # ----------------------------------------------------------------------------------------------------
+# What makes a maze hard for a model: how many shortest paths it has and how much room around them
+
+
+def _detour_moves(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per cell, the moves of the shortest S-to-G walk through it minus the shortest distance (-1: no such
+    walk), the moves from S, and the shortest distance; raises ValueError when G is unreachable."""
+    length = shortest_distance(grid)
+    if length < 0:
+        raise ValueError("G cannot be reached from S")
+    from_start = bfs_distances(grid, grid == START)
+    from_goal = bfs_distances(grid, grid == GOAL)
+    reached = (from_start >= 0) & (from_goal >= 0)
+    return np.where(reached, from_start + from_goal - length, -1), from_start, length
+
+
+def count_shortest_paths(grid: np.ndarray) -> int:
+    """How many distinct shortest S-to-G paths one maze has (exact: Python integers)."""
+    detour, from_start, length = _detour_moves(np.asarray(grid))
+    ways: dict[tuple[int, int], int] = {tuple(np.argwhere(from_start == 0)[0]): 1}
+    for moves in range(1, length + 1):
+        for r, c in np.argwhere((detour == 0) & (from_start == moves)):
+            ways[r, c] = sum(ways.get((r + dr, c + dc), 0) for dr, dc in _BACK_STEPS)
+    return ways[tuple(np.argwhere(np.asarray(grid) == GOAL)[0])]
+
+
+def keep_near_shortest(grid: np.ndarray, slack: int) -> np.ndarray:
+    """`grid` with every open cell walled that no S-to-G walk of at most shortest + `slack` moves passes.
+
+    Every shortest path survives, so the answers a verifier accepts do not change: what goes is the room a
+    model must search. slack 0 leaves only the cells of shortest paths.
+    """
+    grid = np.asarray(grid)
+    detour, _, _ = _detour_moves(grid)
+    far = (grid == OPEN) & ((detour < 0) | (detour > slack))
+    return np.where(far, WALL, grid)
+
+
+# ----------------------------------------------------------------------------------------------------
 # Canvas and rules
 
 
