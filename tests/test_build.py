@@ -15,7 +15,7 @@ from hrm.data.sources import read_maze_csv, read_sudoku_source
 from hrm.errors import DataError
 from hrm.tasks import Puzzle, get_task
 from hrm.tasks.arc import encode_grid, parse_variant_name
-from hrm.tasks.maze import PATH, shortest_distance, shortest_path_solution
+from hrm.tasks.maze import PATH, count_shortest_paths, shortest_distance, shortest_path_solution
 from tests.cli_helpers import run_cli
 
 
@@ -133,6 +133,21 @@ def test_maze_dihedral_and_rebuild_from_csv(maze_small, tmp_path) -> None:
     assert PuzzleDataset.load(path, "test").content_hash == PuzzleDataset.load(maze_small, "test").content_hash
     for question, label in zip(train.inputs, train.labels, strict=True):   # every variant: the rule, its own frame
         np.testing.assert_array_equal(label.reshape(30, 30), shortest_path_solution(question.reshape(30, 30)))
+
+
+def test_maze_room_walls_training_cells_off_every_shortest_path(maze_small, tmp_path) -> None:
+    path = build_dataset("maze-hard", tmp_path / "room", BuildOptions(limit=3, room=0, from_csv=str(maze_small)))
+    train, original = PuzzleDataset.load(path, "train"), PuzzleDataset.load(maze_small, "train")
+    assert PuzzleDataset.load(path, "test").content_hash == PuzzleDataset.load(maze_small, "test").content_hash
+    assert train.content_hash != original.content_hash
+    for question, label, before in zip(train.inputs, train.labels, original.inputs, strict=True):
+        grid, unwalled = (q.reshape(30, 30).astype(np.int64) for q in (question, before))
+        assert (grid == 2).sum() < (unwalled == 2).sum()                      # room went
+        assert shortest_distance(grid) == shortest_distance(unwalled)          # every shortest path stayed
+        assert count_shortest_paths(grid) == count_shortest_paths(unwalled)
+        np.testing.assert_array_equal(label.reshape(30, 30), shortest_path_solution(grid))   # the same path
+    with pytest.raises(DataError, match="--room"):
+        build_dataset("sudoku-extreme", tmp_path / "no", BuildOptions(limit=3, room=2))
 
 
 @pytest.mark.parametrize(("name", "side", "min_moves"), [("maze-small", 10, 10), ("maze-medium", 16, 20)])

@@ -61,6 +61,7 @@ class BuildOptions:
     workers: int = 1                  # never changes the content
     limit: int | None = None          # fewer base puzzles/tasks per split, for quick builds
     dihedral: bool = False            # maze-hard: 8 dihedral variants per training maze
+    room: int | None = None           # maze: wall training cells more than ROOM moves off every shortest path
     generated: int = 0                # sudoku-hard-full: extra mutated hard puzzles
     from_csv: str | None = None       # maze-*: build from existing train.csv/test.csv instead of generating
     from_json: str | None = None      # arc-tasks: a folder (or one file) of ARC task JSON
@@ -71,6 +72,8 @@ class BuildOptions:
         args = asdict(self)
         args.pop("workers")
         args.pop("source")                # where the same files were read from changes nothing
+        if args["room"] is None:          # datasets built before --room keep their content hash
+            args.pop("room")
         args["num_aug"] = num_aug
         return args
 
@@ -431,12 +434,26 @@ def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -
     where = f"{ctx.spec.name} {name}"
     inputs = maze_tokens([r.question for r in records], where)
     labels = maze_tokens([r.answer for r in records], where)
+    if ctx.options.room is not None and name == "train":
+        inputs, labels = _walled_rows(inputs, labels, ctx.options.room)
     copies = 8 if (ctx.options.dihedral and name == "train") else 1
     if copies > 1:
         inputs, labels = _dihedral_rows(inputs), _dihedral_labels(inputs, labels)
     split = ctx.writer.split(name, inputs.shape[1])
     split.add_single_example_groups(inputs, labels, np.full(len(records), copies))
     split.finish(ctx.metadata(vocab_size=6))
+
+
+def _walled_rows(inputs: np.ndarray, labels: np.ndarray, room: int) -> tuple[np.ndarray, np.ndarray]:
+    """Questions and answers with every open cell walled that lies more than `room` moves of detour off
+    all shortest paths (hrm.tasks.maze.keep_near_shortest): the same answers, less room to search."""
+    from hrm.tasks.maze import WALL, keep_near_shortest
+
+    side = math.isqrt(inputs.shape[1])
+    grids = inputs.reshape(-1, side, side)
+    walled = np.stack([keep_near_shortest(grid, room) for grid in grids]).astype(inputs.dtype)
+    added = (walled != grids).reshape(inputs.shape)
+    return walled.reshape(inputs.shape), np.where(added, WALL, labels).astype(labels.dtype)
 
 
 def _maze_source_records(ctx: BuildContext) -> dict[str, list[MazeRecord]]:
@@ -719,6 +736,8 @@ def _check_options(spec: DatasetSpec, options: BuildOptions) -> None:
         raise DataError("--workers must be at least 1")
     if options.dihedral and spec.task != "maze":
         raise DataError("--dihedral only applies to maze datasets")
+    if options.room is not None and (spec.task != "maze" or options.room < 0):
+        raise DataError("--room applies to maze datasets and takes 0 or more moves")
     if options.generated and spec.name != "sudoku-hard-full":
         raise DataError("--generated only applies to sudoku-hard-full")
     if options.from_csv and spec.task != "maze":
