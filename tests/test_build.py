@@ -149,6 +149,16 @@ def test_maze_room_walls_training_cells_off_every_shortest_path(maze_small, tmp_
     with pytest.raises(DataError, match="--room"):
         build_dataset("sudoku-extreme", tmp_path / "no", BuildOptions(limit=3, room=2))
 
+    mixed = PuzzleDataset.load(build_dataset("maze-hard", tmp_path / "mix", BuildOptions(
+        limit=3, room=0, room_mix=True, dihedral=True, from_csv=str(maze_small))), "train")
+    assert (mixed.num_groups, mixed.num_puzzles) == (3, 48)               # 8 frames of each, as built and walled
+    np.testing.assert_array_equal(mixed.inputs[0::16], original.inputs)
+    np.testing.assert_array_equal(mixed.inputs[8::16], train.inputs)
+    for question, label in zip(mixed.inputs, mixed.labels, strict=True):
+        np.testing.assert_array_equal(label.reshape(30, 30), shortest_path_solution(question.reshape(30, 30)))
+    with pytest.raises(DataError, match="--room-mix needs --room"):
+        build_dataset("maze-hard", tmp_path / "no-mix", BuildOptions(limit=3, room_mix=True))
+
 
 @pytest.mark.parametrize(("name", "side", "min_moves"), [("maze-small", 10, 10), ("maze-medium", 16, 20)])
 def test_small_canvas_maze_sets_hold_mazes_of_their_side(tmp_path, name: str, side: int, min_moves: int) -> None:

@@ -62,6 +62,7 @@ class BuildOptions:
     limit: int | None = None          # fewer base puzzles/tasks per split, for quick builds
     dihedral: bool = False            # maze-hard: 8 dihedral variants per training maze
     room: int | None = None           # maze: wall training cells more than ROOM moves off every shortest path
+    room_mix: bool = False            # with room: each training maze also as built, both in its group
     generated: int = 0                # sudoku-hard-full: extra mutated hard puzzles
     from_csv: str | None = None       # maze-*: build from existing train.csv/test.csv instead of generating
     from_json: str | None = None      # arc-tasks: a folder (or one file) of ARC task JSON
@@ -74,6 +75,8 @@ class BuildOptions:
         args.pop("source")                # where the same files were read from changes nothing
         if args["room"] is None:          # datasets built before --room keep their content hash
             args.pop("room")
+        if not args["room_mix"]:
+            args.pop("room_mix")
         args["num_aug"] = num_aug
         return args
 
@@ -434,10 +437,17 @@ def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -
     where = f"{ctx.spec.name} {name}"
     inputs = maze_tokens([r.question for r in records], where)
     labels = maze_tokens([r.answer for r in records], where)
+    kinds = 1
     if ctx.options.room is not None and name == "train":
-        inputs, labels = _walled_rows(inputs, labels, ctx.options.room)
-    copies = 8 if (ctx.options.dihedral and name == "train") else 1
-    if copies > 1:
+        walled, walled_labels = _walled_rows(inputs, labels, ctx.options.room)
+        if ctx.options.room_mix:          # per maze: as built, then walled (one group, so one per epoch)
+            kinds = 2
+            inputs = np.stack([inputs, walled], axis=1).reshape(-1, inputs.shape[1])
+            labels = np.stack([labels, walled_labels], axis=1).reshape(-1, labels.shape[1])
+        else:
+            inputs, labels = walled, walled_labels
+    copies = kinds * (8 if (ctx.options.dihedral and name == "train") else 1)
+    if copies > kinds:
         inputs, labels = _dihedral_rows(inputs), _dihedral_labels(inputs, labels)
     split = ctx.writer.split(name, inputs.shape[1])
     split.add_single_example_groups(inputs, labels, np.full(len(records), copies))
@@ -738,6 +748,8 @@ def _check_options(spec: DatasetSpec, options: BuildOptions) -> None:
         raise DataError("--dihedral only applies to maze datasets")
     if options.room is not None and (spec.task != "maze" or options.room < 0):
         raise DataError("--room applies to maze datasets and takes 0 or more moves")
+    if options.room_mix and options.room is None:
+        raise DataError("--room-mix needs --room N")
     if options.generated and spec.name != "sudoku-hard-full":
         raise DataError("--generated only applies to sudoku-hard-full")
     if options.from_csv and spec.task != "maze":

@@ -76,6 +76,8 @@ def build_command(
     room: int = typer.Option(None, "--room", min=0, max=10_000,
                              help="Maze: wall every training cell more than N moves of detour off all shortest "
                              "paths (the answers stay; the room to search shrinks)."),
+    room_mix: bool = typer.Option(False, "--room-mix", help="Maze, with --room: keep each training maze as "
+                                  "built too (an epoch draws one of the two)."),
     generated: int = typer.Option(0, "--generated", help="sudoku-hard-full: add N mutated hard puzzles."),
     from_csv: Path = typer.Option(None, "--from-csv", help="Maze: build from DIR/train.csv and DIR/test.csv."),
     from_json: Path = typer.Option(None, "--from-json",
@@ -93,7 +95,7 @@ def build_command(
 
     spec = get_spec(name)
     options = BuildOptions(seed=seed, num_aug=num_aug, workers=workers or os.cpu_count() or 1, limit=limit,
-                           dihedral=dihedral, room=room, generated=generated,
+                           dihedral=dihedral, room=room, room_mix=room_mix, generated=generated,
                            from_csv=str(from_csv) if from_csv else None,
                            from_json=str(from_json) if from_json else None, canvas=canvas,
                            source=str(source) if source else None)
