@@ -160,6 +160,16 @@ def test_maze_room_walls_training_cells_off_every_shortest_path(maze_small, tmp_
         build_dataset("maze-hard", tmp_path / "no-mix", BuildOptions(limit=3, room_mix=True))
 
 
+def test_maze_room_refuses_a_maze_without_a_reachable_goal() -> None:
+    from hrm.data.build import _walled_rows
+
+    grid = np.full((30, 30), 2, dtype=np.uint8)
+    grid[0, 0], grid[29, 29], grid[15, :] = 3, 4, 1                           # a wall cuts G off
+    rows = grid.reshape(1, -1)
+    with pytest.raises(DataError, match="row 1: --room needs one S and one G that it can reach"):
+        _walled_rows(rows, rows, 2, "maze train")
+
+
 @pytest.mark.parametrize(("name", "side", "min_moves"), [("maze-small", 10, 10), ("maze-medium", 16, 20)])
 def test_small_canvas_maze_sets_hold_mazes_of_their_side(tmp_path, name: str, side: int, min_moves: int) -> None:
     """The CPU curriculum's sets: mazes on a canvas of their own side, labelled with a shortest path."""

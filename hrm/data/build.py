@@ -439,7 +439,7 @@ def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -
     labels = maze_tokens([r.answer for r in records], where)
     kinds = 1
     if ctx.options.room is not None and name == "train":
-        walled, walled_labels = _walled_rows(inputs, labels, ctx.options.room)
+        walled, walled_labels = _walled_rows(inputs, labels, ctx.options.room, where)
         if ctx.options.room_mix:          # per maze: as built, then walled (one group, so one per epoch)
             kinds = 2
             inputs = np.stack([inputs, walled], axis=1).reshape(-1, inputs.shape[1])
@@ -454,13 +454,16 @@ def _write_maze_split(ctx: BuildContext, name: str, records: list[MazeRecord]) -
     split.finish(ctx.metadata(vocab_size=6))
 
 
-def _walled_rows(inputs: np.ndarray, labels: np.ndarray, room: int) -> tuple[np.ndarray, np.ndarray]:
+def _walled_rows(inputs: np.ndarray, labels: np.ndarray, room: int, where: str) -> tuple[np.ndarray, np.ndarray]:
     """Questions and answers with every open cell walled that lies more than `room` moves of detour off
     all shortest paths (hrm.tasks.maze.keep_near_shortest): the same answers, less room to search."""
-    from hrm.tasks.maze import WALL, keep_near_shortest
+    from hrm.tasks.maze import GOAL, START, WALL, keep_near_shortest, shortest_distance
 
     side = math.isqrt(inputs.shape[1])
-    grids = inputs.reshape(-1, side, side)
+    grids = inputs.reshape(-1, side, side).astype(np.int64)
+    for number, grid in enumerate(grids, start=1):
+        if (grid == START).sum() != 1 or (grid == GOAL).sum() != 1 or shortest_distance(grid) < 0:
+            raise DataError(f"{where} row {number}: --room needs one S and one G that it can reach")
     walled = np.stack([keep_near_shortest(grid, room) for grid in grids]).astype(inputs.dtype)
     added = (walled != grids).reshape(inputs.shape)
     return walled.reshape(inputs.shape), np.where(added, WALL, labels).astype(labels.dtype)
