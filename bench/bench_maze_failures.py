@@ -40,9 +40,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ALL_REACHABLE = 10**6       # a slack no 30x30 detour reaches: walls only what S cannot reach
 
 
+def reachable_cells(grid: np.ndarray) -> int:
+    return int((bfs_distances(grid, grid == START) >= 0).sum())
+
+
 def maze_features(grid: np.ndarray) -> dict[str, int]:
     return {"moves": shortest_distance(grid), "shortest_paths": count_shortest_paths(grid),
-            "reachable": int((bfs_distances(grid, grid == START) >= 0).sum()), "open": int((grid == OPEN).sum())}
+            "reachable": reachable_cells(grid), "open": int((grid == OPEN).sum())}
 
 
 def by_thirds(values: np.ndarray, solved: np.ndarray) -> list[dict]:
@@ -98,7 +102,7 @@ def main() -> None:
         for label, slack in parse_slacks(args.slack):
             variant = [walled(p, slack) for p in puzzles]
             rate = solved_rate(loaded, variant, args.max_segments, args.batch_size)
-            reach = float(np.mean([maze_features(np.asarray(p.grid))["reachable"] for p in variant]))
+            reach = float(np.mean([reachable_cells(np.asarray(p.grid)) for p in variant]))
             row["walled"][label] = {"solved": float(rate.mean()), "mean_reachable": reach}
             print(f"    walled beyond {label}: solved {100 * rate.mean():.1f}%  (S reaches {reach:.0f} cells)",
                   flush=True)

@@ -176,11 +176,13 @@ def nearest_shortest_paths(grids: np.ndarray, path_scores: np.ndarray) -> np.nda
 def _detour_moves(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Per cell, the moves of the shortest S-to-G walk through it minus the shortest distance (-1: no such
     walk), the moves from S, and the shortest distance; raises ValueError when G is unreachable."""
-    length = shortest_distance(grid)
-    if length < 0:
-        raise ValueError("G cannot be reached from S")
+    if not ((grid == START).any() and (grid == GOAL).any()):
+        raise ValueError("every maze needs an S and a G")
     from_start = bfs_distances(grid, grid == START)
     from_goal = bfs_distances(grid, grid == GOAL)
+    length = int(from_start[grid == GOAL].max())
+    if length < 0:
+        raise ValueError("G cannot be reached from S")
     reached = (from_start >= 0) & (from_goal >= 0)
     return np.where(reached, from_start + from_goal - length, -1), from_start, length
 
