@@ -7,6 +7,9 @@ number of segments:
 
 - solved against maze features, in thirds of each: shortest-path moves, how many shortest paths the maze
   has, how many cells S can reach, how many cells are open;
+- how far the model's path reaches along the maze's shortest path nearest to it, in the mazes it fails:
+  the share of that path's cells it marks, by moves from the nearer of S and G (a share that falls with
+  the distance says the ends' signals fade before they meet; `marked_by_end_distance`);
 - an intervention: the same mazes with every open cell walled that no S-to-G walk within `slack` moves of
   the shortest passes (`hrm.tasks.maze.keep_near_shortest`; "reachable" walls only the cells S cannot
   reach, 0 leaves only the cells of shortest paths). Every shortest path survives, so the answers the
@@ -30,14 +33,25 @@ from bench_accuracy import puzzles_from_split
 
 from hrm.data.build import ensure_dataset
 from hrm.data.format import PuzzleDataset
-from hrm.solver import solve
+from hrm.solver import Solution, solve
 from hrm.tasks import get_task
 from hrm.tasks.base import Puzzle
-from hrm.tasks.maze import OPEN, START, bfs_distances, count_shortest_paths, keep_near_shortest, shortest_distance
+from hrm.tasks.maze import (
+    GOAL,
+    OPEN,
+    PATH,
+    START,
+    bfs_distances,
+    count_shortest_paths,
+    keep_near_shortest,
+    nearest_shortest_paths,
+    shortest_distance,
+)
 from hrm.weights import LoadedModel, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL_REACHABLE = 10**6       # a slack no 30x30 detour reaches: walls only what S cannot reach
+END_BANDS = (1, 6, 11, 16, 21, 31)     # moves from the nearer end: 1-5, 6-10, 11-15, 16-20, 21-30, 31 and more
 
 
 def reachable_cells(grid: np.ndarray) -> int:
@@ -57,15 +71,37 @@ def by_thirds(values: np.ndarray, solved: np.ndarray) -> list[dict]:
              "solved": float(solved[band == b].mean())} for b in range(3) if (band == b).any()]
 
 
+def marked_by_end_distance(grid: np.ndarray, answer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of the shortest S-to-G path nearest `answer` (the one sharing most of its PATH cells; S and G aside):
+    each cell's moves from the nearer of S and G, and whether `answer` marks it."""
+    marks = np.asarray(answer) == PATH
+    target = nearest_shortest_paths(grid[None], marks[None].astype(np.float64))[0]
+    on_path = target == PATH
+    nearer = np.minimum(bfs_distances(grid, grid == START), bfs_distances(grid, grid == GOAL))
+    return nearer[on_path], marks[on_path]
+
+
+def marked_share_by_band(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    """Pooled over mazes: the share of path cells marked in each band of END_BANDS."""
+    nearer = np.concatenate([n for n, _ in pairs]) if pairs else np.zeros(0, dtype=int)
+    marked = np.concatenate([m for _, m in pairs]) if pairs else np.zeros(0, dtype=bool)
+    band = np.digitize(nearer, END_BANDS) - 1
+    return [{"from": low, "to": END_BANDS[b + 1] - 1 if b + 1 < len(END_BANDS) else None,
+             "cells": int((band == b).sum()), "marked": float(marked[band == b].mean())}
+            for b, low in enumerate(END_BANDS) if (band == b).any()]
+
+
 def walled(puzzle: Puzzle, slack: int) -> Puzzle:
     return Puzzle(puzzle.task, keep_near_shortest(np.asarray(puzzle.grid), slack), puzzle.solution, puzzle.name,
                   puzzle.extra)
 
 
+def solve_all(loaded: LoadedModel, puzzles: list[Puzzle], segments: int | None, batch_size: int) -> list[Solution]:
+    return solve(loaded, get_task("maze"), puzzles, max_segments=segments, adaptive=False, batch_size=batch_size)
+
+
 def solved_rate(loaded: LoadedModel, puzzles: list[Puzzle], segments: int | None, batch_size: int) -> np.ndarray:
-    task = get_task("maze")
-    solutions = solve(loaded, task, puzzles, max_segments=segments, adaptive=False, batch_size=batch_size)
-    return np.array([s.verified for s in solutions])
+    return np.array([s.verified for s in solve_all(loaded, puzzles, segments, batch_size)])
 
 
 def parse_slacks(text: str) -> list[tuple[str, int]]:
@@ -90,15 +126,21 @@ def main() -> None:
     for name in args.sets.split(","):
         root = Path(name) if Path(name).is_dir() else ensure_dataset(name)
         puzzles = puzzles_from_split(PuzzleDataset.load(root, "test"), get_task("maze"), args.limit)
-        solved = solved_rate(loaded, puzzles, args.max_segments, args.batch_size)
+        solutions = solve_all(loaded, puzzles, args.max_segments, args.batch_size)
+        solved = np.array([s.verified for s in solutions])
         features = [maze_features(np.asarray(p.grid)) for p in puzzles]
         row = {"set": root.name, "mazes": len(puzzles), "solved": float(solved.mean()),
                "by_feature": {key: by_thirds(np.array([f[key] for f in features]), solved) for key in features[0]},
                "walled": {}}
+        failed = [marked_by_end_distance(np.asarray(s.puzzle.grid), s.answer) for s in solutions if not s.verified]
+        row["failed_path_marked_by_end_distance"] = marked_share_by_band(failed)
         print(f"{root.name}: solved {100 * row['solved']:.1f}% of {len(puzzles)}", flush=True)
         for key, thirds in row["by_feature"].items():
             print(f"    by {key}: " + "; ".join(f"{t['from']}-{t['to']} {100 * t['solved']:.0f}% of {t['mazes']}"
                                               for t in thirds), flush=True)
+        print("    failed mazes, share of the nearest shortest path marked, by moves from the nearer end: "
+              + "; ".join(f"{b['from']}{'-' + str(b['to']) if b['to'] else '+'} {100 * b['marked']:.0f}%"
+                          for b in row["failed_path_marked_by_end_distance"]), flush=True)
         for label, slack in parse_slacks(args.slack):
             variant = [walled(p, slack) for p in puzzles]
             rate = solved_rate(loaded, variant, args.max_segments, args.batch_size)

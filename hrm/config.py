@@ -35,6 +35,7 @@ CONFIG_RANGES: dict[str, tuple[float, float]] = {
     "vocab_size": (2, 1024), "seq_len": (1, 4096), "num_puzzle_identifiers": (1, 4_000_000),
     "puzzle_emb_ndim": (0, 8192), "puzzle_emb_len": (0, 256), "hidden_size": (1, 8192), "num_heads": (1, 256),
     "expansion": (0.01, 64.0), "H_layers": (0, 32), "L_layers": (1, 32), "H_cycles": (1, 32), "L_cycles": (1, 32),
+    "grad_cycles": (1, 32),
     "halt_max_steps": (1, 256), "halt_min_steps": (1, 256), "halt_exploration_prob": (0.0, 1.0),
     "rms_norm_eps": (0.0, 1.0),
     "rope_theta": (1.0, 1e9), "attention_window": (0, 255),
@@ -57,6 +58,7 @@ class ModelConfig:
     L_layers: int = 4
     H_cycles: int = 2                   # HRM: N high-level cycles; TRM: T recursions
     L_cycles: int = 2                   # HRM: T low-level steps per cycle; TRM: n latent updates
+    grad_cycles: int = 1                # TRM: recursions with backprop, the last of the T (the paper: 1)
     halt_max_steps: int = 16            # deep-supervision segments (Mmax)
     halt_min_steps: int = 1             # inference: adaptive solving never stops before this segment
     halt_exploration_prob: float = 0.1
@@ -84,6 +86,8 @@ class ModelConfig:
             (self.attention_backend in ("auto", "sdpa", "flash"), "attention_backend must be auto, sdpa or flash"),
             (self.halt_max_steps >= 1, "halt_max_steps must be at least 1"),
             (self.H_cycles >= 1 and self.L_cycles >= 1, "H_cycles and L_cycles must be at least 1"),
+            (self.grad_cycles <= self.H_cycles, "grad_cycles cannot exceed H_cycles"),
+            (self.grad_cycles == 1 or self.arch == "trm", "grad_cycles is TRM's (HRM has the one-step gradient)"),
             *self._window_checks(),
         ]
         for ok, message in checks:

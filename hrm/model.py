@@ -6,7 +6,8 @@ Shape of one ACT segment (the reference code's inner forward and ACT wrapper):
     HRM: N*T - 1 low-level calls and N - 1 high-level calls without grad, then one L and one H call
          with grad (the one-step gradient). L gets z_H + x, H gets z_L.
     TRM: T - 1 full recursions without grad, then one recursion (n L-calls + 1 H-call) with grad,
-         one shared network for both updates (TRM).
+         one shared network for both updates (TRM). `grad_cycles` > 1 (not the paper's) backpropagates
+         through that many of the last recursions.
     logits = lm_head(z_H) without the prefix; q = q_head(z_H[:, 0])
 The carry (z_H, z_L) is detached between segments. `HRM.forward` is the ACT wrapper with the
 reference's training semantics (halted-slot replacement, exploration, bootstrapped Q target).
@@ -177,9 +178,11 @@ class HRM(nn.Module):
     def _trm_cycles(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor, rope: Rope,
                     trace: list | None) -> State:
         with torch.no_grad():
-            for _ in range(self.config.H_cycles - 1):
+            for _ in range(self.config.H_cycles - self.config.grad_cycles):
                 z_H, z_L = self._trm_recursion(z_H, z_L, x, rope, trace)
-        return self._trm_recursion(z_H, z_L, x, rope, trace)  # full backprop through the last one
+        for _ in range(self.config.grad_cycles):  # full backprop through the last one (the paper) or more
+            z_H, z_L = self._trm_recursion(z_H, z_L, x, rope, trace)
+        return z_H, z_L
 
     def segment(self, z_H: torch.Tensor, z_L: torch.Tensor, data: Batch,
                 trace: list | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -61,6 +62,27 @@ def test_one_step_gradient_keeps_saved_activations_flat():
 
     assert saved(H_cycles=1, L_cycles=1) == saved(H_cycles=3, L_cycles=3)
     assert saved_trm(H_cycles=2, L_cycles=4) > saved_trm(H_cycles=2, L_cycles=1)
+
+
+@pytest.mark.parametrize("window", [0, 3])
+def test_the_memory_estimate_of_a_30x30_maze_trm_holds_with_grad_cycles(window: int):
+    import common
+    from bench_train_throughput import TrainStep
+
+    from hrm.config import get_preset
+    from hrm.train.memory import training_memory
+
+    def measured_and_estimated(grad_cycles: int) -> tuple[int, int]:
+        config = get_preset("trm-maze-tiny").with_overrides(attention_window=window, pos_encodings="rope2d",
+                                                            grad_cycles=grad_cycles)
+        step = TrainStep(config, batch_size=2)
+        saved = common.saved_activation_bytes(step.forward_only, exclude=list(step.model.parameters()))
+        return saved, training_memory(config, 2, step.model.num_parameters(), ema=False).saved_bytes
+
+    (one, one_estimate), (three, three_estimate) = measured_and_estimated(1), measured_and_estimated(3)
+    assert one_estimate == pytest.approx(one, rel=0.15)
+    assert three_estimate == pytest.approx(three, rel=0.15)
+    assert three / one == pytest.approx(3, rel=0.1)
 
 
 def test_results_carry_machine_and_load(tmp_path, monkeypatch):
@@ -149,3 +171,32 @@ def test_mazes_count_in_the_band_of_their_shortest_path(tmp_path):
         counts = expected.setdefault(band, {"solved": 0, "mazes": 0})
         counts["solved"], counts["mazes"] = counts["solved"] + ok, counts["mazes"] + 1
     assert bench_accuracy.solved_by_length(puzzles, solved) == expected
+
+
+def test_the_marked_share_falls_where_an_answer_leaves_the_middle_of_the_path_out():
+    from bench_maze_failures import marked_by_end_distance, marked_share_by_band
+
+    from hrm.tasks.maze import GOAL, OPEN, PATH, START, WALL
+
+    grid = np.full((3, 26), WALL)
+    grid[1, 1:25] = OPEN
+    grid[1, 0], grid[1, 25] = START, GOAL               # one corridor: 24 cells, 1-12 moves from the nearer end
+    near_the_ends = grid.copy()
+    near_the_ends[1, 1:6] = near_the_ends[1, 20:25] = PATH
+    bands = marked_share_by_band([marked_by_end_distance(grid, near_the_ends)])
+    shares = {band["from"]: band["marked"] for band in bands}
+    assert shares == {1: 1.0, 6: 0.0, 11: 0.0}
+
+
+def test_an_answer_on_one_of_several_shortest_paths_is_marked_everywhere():
+    from bench_maze_failures import marked_by_end_distance
+
+    from hrm.tasks.maze import GOAL, OPEN, PATH, START
+
+    grid = np.full((5, 5), OPEN)
+    grid[0, 0], grid[4, 4] = START, GOAL                # 70 shortest paths across an open room
+    answer = grid.copy()
+    answer[1:5, 0] = PATH                               # down the left side, then along the bottom
+    answer[4, 1:4] = PATH
+    nearer, marked = marked_by_end_distance(grid, answer)
+    assert marked.all() and len(marked) == 7 and sorted(nearer.tolist()) == [1, 1, 2, 2, 3, 3, 4]

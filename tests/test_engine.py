@@ -3,6 +3,7 @@ stablemax, initialisation and determinism. Tiny configs on CPU."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -223,6 +224,36 @@ def test_trm_segment_backprops_through_the_whole_last_recursion() -> None:
     for h in handles:
         h.remove()
     assert counts["L_level"] == 2 + 1                            # n latent updates + 1 answer update
+
+
+@pytest.mark.parametrize("grad_cycles", [2, 3])
+def test_trm_grad_cycles_backprops_through_more_recursions_with_the_same_forward(grad_cycles: int) -> None:
+    paper, deeper = (tiny("trm-sudoku-att-tiny", H_cycles=3, L_cycles=2, grad_cycles=g).train()
+                     for g in (1, grad_cycles))
+    data = batch(paper.config)
+    counts, handles = _count_grad_calls(deeper, ("L_level",))
+    outputs = [model(model.initial_carry(data), data)[1] for model in (paper, deeper)]
+    for h in handles:
+        h.remove()
+    assert counts["L_level"] == grad_cycles * (2 + 1)
+    assert torch.equal(outputs[0]["logits"], outputs[1]["logits"])
+    grads = []
+    for model, out in zip((paper, deeper), outputs, strict=True):
+        out["logits"].float().square().mean().backward()
+        grads.append(model.L_level.layers[0].mlp.down_proj.weight.grad.clone())
+    assert not torch.allclose(grads[0], grads[1])               # the earlier recursions now shape the update
+
+
+def test_grad_cycles_is_bounded_by_the_recursions_and_is_trm_only() -> None:
+    from hrm.config import ModelConfig
+    from hrm.errors import HRMError
+
+    with pytest.raises(HRMError, match="grad_cycles cannot exceed H_cycles"):
+        ModelConfig(arch="trm", H_cycles=2, grad_cycles=3)
+    with pytest.raises(HRMError, match="grad_cycles is TRM's"):
+        ModelConfig(arch="hrm", H_cycles=2, grad_cycles=2)
+    written_before = {k: v for k, v in json.loads(get_preset("trm-maze-tiny").to_json()).items() if k != "grad_cycles"}
+    assert ModelConfig.from_dict(written_before).grad_cycles == 1      # weights files from before the option
 
 
 @pytest.mark.parametrize("field, value, message", [

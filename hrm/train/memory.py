@@ -6,10 +6,13 @@ The estimate, per process:
     static  parameters x 4 bytes x (weights + AdamATan2's two moments [+ EMA shadow])
     saved   activations autograd keeps for the backward pass: batch x tokens x blocks with gradient x
             (7 h + 4 inner + mixer) floats, where blocks with gradient are HRM's last L and H step
-            (one-step gradient: H_layers + L_layers) or TRM's last recursion ((n + 1) x L_layers), and
-            the mixer term is attention's 2 x heads x tokens probabilities or the MLP mixer's
-            4 x inner_t x h / tokens. Calibrated on bench/results/memory_scaling.json (hidden 512:
-            within 10% of the measured saved bytes for hrm-sudoku and trm-sudoku-att at every depth).
+            (one-step gradient: H_layers + L_layers) or TRM's last recursions (grad_cycles x (n + 1) x
+            L_layers), and
+            the mixer term is attention's 4 h (SDPA keeps no probabilities: rotated q and k, the output,
+            softmax statistics), plus, with a window, the keys and values its tiled kernel gathers for
+            each query tile, or the MLP mixer's 4 x inner_t x h / tokens. Calibrated on
+            bench/results/memory_scaling.json (hidden 512: hrm-sudoku and trm-sudoku-att at every depth)
+            and on the 30x30 maze TRM with and without a window (tests/test_bench_smoke.py).
     peak    static + 2 x saved (the backward pass's gradients of the saved tensors on top of them).
 """
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 
 from hrm.config import ModelConfig, swiglu_width
 from hrm.errors import HRMError
+from hrm.grid_window import grid_window
 
 FLOAT = 4
 HEADROOM = 0.9      # of the available memory a run may plan to use
@@ -37,8 +41,18 @@ class MemoryEstimate:
 
 def blocks_with_gradient(config: ModelConfig) -> int:
     if config.arch == "trm":
-        return (config.L_cycles + 1) * config.L_layers
+        return config.grad_cycles * (config.L_cycles + 1) * config.L_layers
     return config.H_layers + config.L_layers
+
+
+def attention_floats(config: ModelConfig) -> float:
+    """Floats per token one attention block keeps for the backward pass beyond its projections."""
+    h = config.hidden_size
+    window = grid_window(config.seq_len, config.prefix_len, config.attention_window)
+    if window is None:
+        return 4 * h
+    keys = (window.tile_side + window.window - 1) ** 2 + config.prefix_len   # one query tile's keys
+    return 4 * h + 2 * h * keys / window.tile_side**2
 
 
 def training_memory(config: ModelConfig, batch: int, parameters: int, ema: bool,
@@ -50,9 +64,9 @@ def training_memory(config: ModelConfig, batch: int, parameters: int, ema: bool,
     if config.mixer == "mlp":
         mixer = 4 * swiglu_width(tokens, config.expansion) * h // max(tokens, 1)
     else:
-        mixer = 2 * config.num_heads * tokens
+        mixer = attention_floats(config)
     per_token = 7 * h + 4 * inner + mixer
-    saved = batch * tokens * blocks_with_gradient(config) * per_token * activation_bytes
+    saved = int(batch * tokens * blocks_with_gradient(config) * per_token * activation_bytes)
     carry = batch * tokens * h * 2 * FLOAT
     static = parameters * FLOAT * (3 + int(ema)) + carry
     return MemoryEstimate(static, saved)
