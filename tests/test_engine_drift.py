@@ -37,6 +37,7 @@ HANDLED: dict[str, tuple[str, str]] = {
     "L_layers": ("hrm/model.py", "hrm/numpy_engine.py"),
     "H_cycles": ("hrm/model.py", "hrm/numpy_engine.py"),
     "L_cycles": ("hrm/model.py", "hrm/numpy_engine.py"),
+    "grad_cycles": ("hrm/model.py", "not read: which recursions backpropagate, a training matter"),
     "halt_max_steps": ("hrm/model.py", "hrm/solver.py"),
     "halt_min_steps": ("hrm/solver.py", "hrm/solver.py"),
     "halt_exploration_prob": ("hrm/model.py", "not read: exploration happens in training only"),
