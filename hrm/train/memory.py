@@ -7,10 +7,9 @@ The estimate, per process:
     saved   activations autograd keeps for the backward pass: batch x tokens x blocks with gradient x
             (7 h + 4 inner + mixer) floats, where blocks with gradient are HRM's last L and H step
             (one-step gradient: H_layers + L_layers) or TRM's last recursions (grad_cycles x (n + 1) x
-            L_layers), and
-            the mixer term is attention's 4 h (SDPA keeps no probabilities: rotated q and k, the output,
-            softmax statistics), plus, with a window, the keys and values its tiled kernel gathers for
-            each query tile, or the MLP mixer's 4 x inner_t x h / tokens. Calibrated on
+            L_layers), and the mixer term is attention's 4 h (SDPA keeps no probabilities: rotated q and
+            k, the output, softmax statistics), plus, with the L level's window, the keys and values its
+            tiled kernel gathers for each query tile, or the MLP mixer's 4 x inner_t x h / tokens. Calibrated on
             bench/results/memory_scaling.json (hidden 512: hrm-sudoku and trm-sudoku-att at every depth)
             and on the 30x30 maze TRM with and without a window (tests/test_bench_smoke.py).
     peak    static + 2 x saved (the backward pass's gradients of the saved tensors on top of them).
